@@ -1,0 +1,180 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type Koa from 'koa';
+import { Registry } from 'prom-client';
+import { createAdminApp } from './admin/admin-server.ts';
+import { createReadiness, type Readiness } from './admin/readiness.ts';
+import { createTtlCache } from './cache/ttl-cache.ts';
+import type { Config } from './config/schema.ts';
+import { createCsrfGuard } from './decision/csrf.ts';
+import { createPipeline, type KubeGate, type Pipeline } from './decision/pipeline.ts';
+import { openDatabase } from './django/database/open-database.ts';
+import type { DjangoDatabase } from './django/database/store.ts';
+import { nowMicros } from './django/instant.ts';
+import { createSessionResolver } from './django/resolve-session.ts';
+import type { SessionVerdict } from './django/verdict.ts';
+import { createAuditLog } from './log/audit.ts';
+import type { Logger } from './log/logger.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { type NetworkSet, parseNetworks } from './policy/networks.ts';
+import { createPolicy } from './policy/policy.ts';
+import type { AnswerOptions } from './server/answer.ts';
+import { createMainApp, type DecisionObserver } from './server/main-app.ts';
+import { createRedirectCheck } from './server/safe-redirect.ts';
+import { VERSION } from './version.ts';
+
+/** The sidecar proxy, when an upstream is configured. */
+export interface Sidecar {
+  readonly middleware: Koa.Middleware;
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Resolves once in-flight proxied requests and WebSockets have finished, or the deadline passed. */
+  drain(deadlineMs: number): Promise<void>;
+}
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Injectable for tests; opened from the configuration otherwise. */
+  readonly database?: DjangoDatabase;
+  readonly kube?: KubeGate | null;
+  readonly registry?: Registry;
+  readonly now?: () => number;
+  readonly createSidecar?: (deps: SidecarDeps) => Sidecar;
+}
+
+export interface SidecarDeps {
+  readonly config: Config;
+  readonly pipeline: Pipeline;
+  readonly answers: AnswerOptions;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly observe: DecisionObserver;
+  readonly trustedProxies: NetworkSet | null;
+}
+
+export interface App {
+  readonly main: Koa;
+  readonly admin: Koa;
+  readonly readiness: Readiness;
+  readonly metrics: Metrics;
+  readonly registry: Registry;
+  readonly pipeline: Pipeline;
+  readonly sidecar: Sidecar | null;
+  close(): Promise<void>;
+}
+
+/** The composition root: builds every part from the configuration and wires them together. No listening here. */
+export function createApp(deps: AppDeps): App {
+  const { config, logger } = deps;
+  const registry = deps.registry ?? new Registry();
+  const metrics = createMetrics({ registry, version: VERSION });
+  const database = observeStore(deps.database ?? openDatabase(config), metrics);
+  const resolver = createSessionResolver(config.django, database);
+  const trusted = config.trustedProxies.length ? parseNetworks(config.trustedProxies) : null;
+  if (typeof trusted === 'string') throw new Error(`trustedProxies: ${trusted}`);
+
+  const allowMs = config.cache.allowTtl * 1000;
+  const denyMs = config.cache.denyTtl * 1000;
+  const verdictCache =
+    allowMs > 0 || denyMs > 0
+      ? createTtlCache<SessionVerdict>({
+          maxEntries: config.cache.maxEntries,
+          ttlMs: (verdict) => (verdict.kind === 'user' ? allowMs : denyMs),
+        })
+      : null;
+
+  const pipeline = createPipeline({
+    resolver,
+    policy: createPolicy(config.policy),
+    verdictCache,
+    csrfGuard: config.policy.csrfGuard ? createCsrfGuard(config.policy.trustedOrigins) : () => true,
+    kube: deps.kube ?? null,
+    now: deps.now ?? nowMicros,
+    onCacheResult: (result) => metrics.decisionCache(result),
+  });
+
+  const loginHost = config.django.loginUrl ? [new URL(config.django.loginUrl).hostname] : [];
+  const answers: AnswerOptions = {
+    loginUrl: config.django.loginUrl,
+    headerNames: config.headers,
+    redirectCheck: createRedirectCheck([...config.allowedRedirectHosts, ...loginHost]),
+  };
+
+  const audit = createAuditLog({ logger, allowSampleRate: config.log.allowSampleRate });
+  const observe: DecisionObserver = (request, result, seconds) => {
+    metrics.decision(request.dialect, result.decision, result.reason, seconds, result.cache);
+    const principal = result.principal;
+    audit.record({
+      requestId: request.requestId,
+      dialect: request.dialect,
+      method: request.method,
+      host: request.host,
+      path: result.path,
+      client: request.client ?? '',
+      user: principal?.kind === 'django' ? principal.identity.username : (principal?.username ?? null),
+      decision: result.decision,
+      reason: result.reason,
+      durationMs: seconds * 1000,
+    });
+    if (result.error) logger.error({ err: result.error, requestId: request.requestId }, 'decision failed; answered 503');
+  };
+
+  const sidecar =
+    config.upstream && deps.createSidecar
+      ? deps.createSidecar({ config, pipeline, answers, metrics, logger, observe, trustedProxies: trusted })
+      : null;
+  const main = createMainApp({
+    pipeline,
+    answers,
+    trustedProxies: trusted,
+    observe,
+    ...(sidecar ? { fallback: sidecar.middleware } : {}),
+  });
+  main.on('error', (error: Error) => logger.error({ err: error }, 'request failed'));
+
+  const storeTimeoutMs = Math.round(config.storeTimeout * 1000);
+  const readiness = createReadiness({ ping: () => database.ping(), intervalMs: 5000, timeoutMs: Math.min(storeTimeoutMs, 2000) });
+  const admin = createAdminApp({ registry, readiness });
+
+  return {
+    main,
+    admin,
+    readiness,
+    metrics,
+    registry,
+    pipeline,
+    sidecar,
+    async close() {
+      readiness.stop();
+      await database.close();
+    },
+  };
+}
+
+/** Wraps the database so every query is timed into `flowergate_session_store_duration_seconds`. */
+function observeStore(database: DjangoDatabase, metrics: Metrics): DjangoDatabase {
+  const engine = database.kind;
+  const timed =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>, isMiss: (value: R) => boolean = () => false) =>
+    async (...args: A): Promise<R> => {
+      const started = performance.now();
+      try {
+        const value = await fn(...args);
+        metrics.storeQuery(engine, isMiss(value) ? 'miss' : 'ok', (performance.now() - started) / 1000);
+        return value;
+      } catch (error) {
+        const timeout = (error as { code?: string }).code === 'STORE_TIMEOUT';
+        metrics.storeQuery(engine, timeout ? 'timeout' : 'error', (performance.now() - started) / 1000);
+        throw error;
+      }
+    };
+  return {
+    kind: database.kind,
+    findSession: timed(database.findSession.bind(database), (row) => row === null),
+    findUser: timed(database.findUser.bind(database), (row) => row === null),
+    groupNames: timed(database.groupNames.bind(database)),
+    hasPermission: timed(database.hasPermission.bind(database)),
+    ping: database.ping.bind(database),
+    close: database.close.bind(database),
+  };
+}

@@ -1,0 +1,101 @@
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { loadConfig } from '../config/load.ts';
+import { decide, principalOf } from '../decision/decide.ts';
+import { openDatabase } from '../django/database/open-database.ts';
+import { nowMicros, parseInstant } from '../django/instant.ts';
+import { createSessionResolver } from '../django/resolve-session.ts';
+import { isFlowergateError } from '../errors.ts';
+import { normalizePath } from '../policy/normalize-path.ts';
+import { createPolicy, policyProblems } from '../policy/policy.ts';
+
+export interface CheckOptions {
+  readonly config?: string | undefined;
+  readonly at?: string | undefined;
+  readonly method?: string | undefined;
+  readonly path?: string | undefined;
+  readonly host?: string | undefined;
+  readonly cookieHeaders: readonly string[];
+}
+
+export interface CheckIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+}
+
+/**
+ * `flowergate check`: explains verdicts without a server, one JSON line per Cookie header.
+ * Exit 0 when every line is allowed, 1 when any is denied, 2 on a configuration error.
+ */
+export async function runCheck(options: CheckOptions, io: CheckIo): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ file: options.config, env: io.env });
+    const problems = policyProblems(config.policy);
+    if (problems.length) throw new Error(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  } catch (error) {
+    io.stderr.write(`flowergate check: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const at = options.at === undefined ? nowMicros() : parseInstant(options.at);
+  if (at === null) {
+    io.stderr.write(`flowergate check: --at must be an ISO-8601 instant with a zone, e.g. 2026-11-22T10:00:00.000000Z\n`);
+    return 2;
+  }
+  const method = (options.method ?? 'GET').toUpperCase();
+  const path = normalizePath(options.path ?? '/');
+  if (!path.ok) {
+    io.stderr.write(`flowergate check: --path is ambiguous (${path.why})\n`);
+    return 2;
+  }
+  const database = openDatabase(config);
+  const resolver = createSessionResolver(config.django, database);
+  const match = createPolicy(config.policy).match({ method, host: options.host ?? '', path: path.path, client: null });
+
+  let denied = false;
+  const explain = async (header: string) => {
+    const line = await explainOne(header);
+    if (!line.allowed) denied = true;
+    io.stdout.write(`${JSON.stringify(line)}\n`);
+  };
+  const explainOne = async (header: string) => {
+    try {
+      const verdict = await resolver.resolve(resolver.sessionCookie(header), at);
+      const outcome = await decide(principalOf(verdict), verdict.kind === 'anonymous' ? verdict.reason : 'ok', match);
+      const user = verdict.kind === 'user' ? verdict.identity : null;
+      return {
+        authenticated: user !== null,
+        userId: user?.userId ?? null,
+        username: user?.username ?? '',
+        email: user?.email ?? '',
+        isSuperuser: user?.isSuperuser ?? false,
+        isStaff: user?.isStaff ?? false,
+        isActive: user?.isActive ?? false,
+        viaFallbackKey: user?.viaFallbackKey ?? false,
+        allowed: outcome.decision === 'allow',
+        decision: outcome.decision,
+        reason: outcome.reason,
+        rule: match.rule,
+        require: match.requirementText,
+      };
+    } catch (error) {
+      if (!isFlowergateError(error)) throw error;
+      io.stderr.write(`flowergate check: ${error.message}\n`);
+      return { authenticated: false, userId: null, allowed: false, decision: 'error', reason: 'store_unavailable' };
+    }
+  };
+
+  try {
+    if (options.cookieHeaders.length > 0) {
+      for (const header of options.cookieHeaders) await explain(header);
+    } else {
+      const lines = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+      for await (const header of lines) await explain(header);
+    }
+  } finally {
+    await database.close();
+  }
+  return denied ? 1 : 0;
+}

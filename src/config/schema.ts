@@ -1,0 +1,224 @@
+import { tmpdir } from 'node:os';
+import { z } from 'zod';
+import { parseDatabaseUrl } from './database-url.ts';
+import { parseDjangoVersion } from './django-version.ts';
+import { parseSessionEngine } from './session-engine.ts';
+
+/**
+ * The one configuration schema. Every key is overridable by environment: `django.secretKey` is
+ * `FLOWERGATE_DJANGO_SECRET_KEY`, `cache.allowTtl` is `FLOWERGATE_CACHE_ALLOW_TTL`, and so on
+ * (see env.ts). Objects are strict: an unknown key is an error, never silently ignored.
+ */
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:4180')
+  .refine((v) => !/:\d+$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+
+const seconds = z.number().nonnegative().max(86_400 * 366);
+
+const userModel = z
+  .strictObject({
+    table: z.string().min(1).default('auth_user').describe('table of AUTH_USER_MODEL'),
+    pkColumn: z.string().min(1).default('id'),
+    pkType: z.enum(['int', 'uuid', 'string']).default('int').describe('how Django parses `_auth_user_id`'),
+    passwordColumn: z.string().min(1).default('password'),
+    usernameColumn: z.string().min(1).default('username'),
+    emailColumn: z.string().min(1).nullable().default('email'),
+    isActiveColumn: z.string().min(1).nullable().default('is_active').describe('null: the model has no is_active'),
+    isSuperuserColumn: z.string().min(1).nullable().default('is_superuser'),
+    isStaffColumn: z.string().min(1).nullable().default('is_staff'),
+    groupsTable: z.string().min(1).default('auth_user_groups'),
+    userPermissionsTable: z.string().min(1).default('auth_user_user_permissions'),
+    m2mUserColumn: z
+      .string()
+      .min(1)
+      .default('user_id')
+      .describe('the user column of the two m2m tables: <model>_id, e.g. member_id for a Member model'),
+  })
+  .prefault({});
+
+const django = z
+  .strictObject({
+    secretKey: z
+      .string({ error: 'is required: set FLOWERGATE_DJANGO_SECRET_KEY (or _FILE) to your Django SECRET_KEY' })
+      .min(1, 'is empty: set FLOWERGATE_DJANGO_SECRET_KEY (or _FILE) to your Django SECRET_KEY')
+      .describe("Django's SECRET_KEY"),
+    secretKeyFallbacks: z.array(z.string().min(1)).default([]).describe('SECRET_KEY_FALLBACKS (Django 4.1+)'),
+    databaseUrl: z
+      .string()
+      .default('sqlite:///db.sqlite3')
+      .transform((url, ctx) => {
+        const parsed = parseDatabaseUrl(url);
+        if (typeof parsed === 'string') {
+          ctx.addIssue({ code: 'custom', message: parsed });
+          return z.NEVER;
+        }
+        return parsed;
+      }),
+    sessionEngine: z
+      .string()
+      .default('db')
+      .transform((name, ctx) => {
+        const parsed = parseSessionEngine(name);
+        if (parsed.kind === 'error') {
+          ctx.addIssue({ code: 'custom', message: parsed.message });
+          return z.NEVER;
+        }
+        return parsed.engine;
+      }),
+    sessionStoreClass: z
+      .string()
+      .regex(/^[A-Za-z_][\w.]*$/)
+      .default('SessionStore')
+      .describe('__qualname__ of a SessionStore subclass; it changes the signing salt'),
+    sessionCookieName: z.string().min(1).default('sessionid'),
+    sessionCookieAge: z.number().int().positive().default(1_209_600),
+    sessionFilePath: z.string().min(1).default(tmpdir()),
+    authenticationBackends: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['django.contrib.auth.backends.ModelBackend']),
+    allowAllUsersBackends: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('custom backends whose get_user skips is_active, like AllowAllUsersModelBackend'),
+    version: z
+      .string()
+      .default('6.1')
+      .transform((v, ctx) => {
+        const parsed = parseDjangoVersion(v);
+        if (typeof parsed === 'string') {
+          ctx.addIssue({ code: 'custom', message: parsed });
+          return z.NEVER;
+        }
+        return parsed;
+      }),
+    defaultHashingAlgorithm: z.enum(['sha256', 'sha1']).default('sha256').describe('Django 3.2 only'),
+    useTz: z.boolean().default(true),
+    timeZone: z.string().min(1).default('UTC').describe('TIME_ZONE; matters only when useTz is false'),
+    loginUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    userModel,
+  })
+  // An absent block still reports the missing secret key by name, not "expected object".
+  .prefault({} as { secretKey: string });
+
+export const requirementSchema = z
+  .string()
+  .regex(
+    /^(public|authenticated|staff|superuser|group:.+|perm:[^.\s]+\.[^\s]+|serviceaccount(:.+)?|kube-group:.+)$/,
+    'must be public, authenticated, staff, superuser, group:<name>, perm:<app_label.codename>, serviceaccount[:<namespace>/<name>] or kube-group:<name>',
+  );
+
+const pathMatch = z.union([
+  z.strictObject({ prefix: z.string().startsWith('/') }),
+  z.strictObject({ exact: z.string().startsWith('/') }),
+  z.strictObject({
+    regex: z.string().refine((r) => {
+      try {
+        new RegExp(r, 'u');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'is not a valid regular expression'),
+  }),
+]);
+
+export const ruleSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  methods: z.array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case HTTP method')).optional(),
+  hosts: z.array(z.string().min(1)).optional(),
+  path: pathMatch.optional(),
+  networks: z.array(z.string().min(1)).optional(),
+  require: requirementSchema,
+});
+
+const policy = z
+  .strictObject({
+    default: requirementSchema.default('superuser'),
+    rules: z.array(ruleSchema).default([]),
+    trustedOrigins: z.array(z.url()).default([]).describe('extra origins allowed by the CSRF guard'),
+    csrfGuard: z.boolean().default(true),
+  })
+  .prefault({});
+
+const cache = z
+  .strictObject({
+    allowTtl: seconds.default(5),
+    denyTtl: seconds.default(1),
+    maxEntries: z.number().int().positive().max(10_000_000).default(10_000),
+  })
+  .prefault({});
+
+const kubernetes = z
+  .strictObject({
+    tokenAuth: z.boolean().default(false),
+    audiences: z.array(z.string().min(1)).default([]),
+    resourceAttributes: z
+      .strictObject({
+        namespace: z.string().default(''),
+        group: z.string().default('flowergate.io'),
+        version: z.string().default('v1'),
+        resource: z.string().min(1).default('flower'),
+        subresourceFromPath: z.boolean().default(true),
+        name: z.string().default(''),
+      })
+      .nullable()
+      .default(null)
+      .describe('null: authorize with nonResourceAttributes (the path)'),
+    tokenReviewAllowTtl: seconds.default(120),
+    tokenReviewDenyTtl: seconds.default(30),
+    accessReviewAllowTtl: seconds.default(300),
+    accessReviewDenyTtl: seconds.default(30),
+    cacheMaxEntries: z.number().int().positive().default(10_000),
+    timeout: seconds.positive().default(5),
+  })
+  .prefault({});
+
+const headers = z
+  .strictObject({
+    user: z.string().min(1).default('X-Auth-Request-User'),
+    email: z.string().min(1).default('X-Auth-Request-Email'),
+    groups: z.string().min(1).default('X-Auth-Request-Groups'),
+  })
+  .prefault({});
+
+const proxy = z
+  .strictObject({
+    urlPrefix: z.string().regex(/^(\/[^/?#]+)*$/, 'must be empty or like /flower').default(''),
+    stripCookies: z.array(z.string().min(1)).default([]).describe('more cookies never sent upstream'),
+    connectTimeout: seconds.positive().default(5),
+    headersTimeout: seconds.positive().default(60),
+    idleTimeout: seconds.positive().default(120),
+    shutdownTimeout: seconds.default(25).describe('fit within terminationGracePeriodSeconds'),
+  })
+  .prefault({});
+
+const log = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    allowSampleRate: z.number().min(0).max(1).default(1).describe('share of allow decisions logged'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  django,
+  upstream: z.url({ protocol: /^https?$/ }).nullable().default(null),
+  listen: hostPort.default('0.0.0.0:4180'),
+  adminListen: hostPort.default('0.0.0.0:9464'),
+  trustedProxies: z.array(z.string().min(1)).default([]),
+  allowedRedirectHosts: z.array(z.string().min(1)).default([]),
+  cache,
+  kubernetes,
+  policy,
+  headers,
+  proxy,
+  log,
+  storeTimeout: seconds.positive().default(2).describe('seconds a session-store query may take'),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = Readonly<z.output<typeof configSchema>>;
+export type DjangoConfig = Config['django'];
+export type PolicyRule = z.output<typeof ruleSchema>;

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import type { TtlCache } from '../cache/ttl-cache.ts';
+import type { SessionResolver } from '../django/resolve-session.ts';
+import type { SessionVerdict } from '../django/verdict.ts';
+import { isFlowergateError } from '../errors.ts';
+import { normalizePath } from '../policy/normalize-path.ts';
+import type { Match, Policy } from '../policy/policy.ts';
+import type { Principal } from '../policy/requirement.ts';
+import { decide } from './decide.ts';
+import type { CacheLabel, DecisionKind, Reason } from './labels.ts';
+import type { OriginalRequest } from './request.ts';
+
+export interface PipelineResult {
+  readonly decision: DecisionKind;
+  readonly reason: Reason;
+  readonly principal: Principal | null;
+  /** The rule that decided; null when the path was refused before any rule could match. */
+  readonly match: Match | null;
+  readonly cache: CacheLabel;
+  /** The normalised path the rules saw (or the raw one when it was refused). */
+  readonly path: string;
+  readonly error?: Error;
+}
+
+/** Service-account authentication, present only when Kubernetes token auth is on. */
+export interface KubeGate {
+  bearerToken(authorization: string | undefined): string | null;
+  authenticate(token: string): Promise<{ username: string; uid?: string; groups: readonly string[] } | null>;
+  authorize(
+    user: { username: string; uid?: string; groups: readonly string[] },
+    request: { method: string; path: string },
+  ): Promise<{ allowed: boolean; reason: string }>;
+}
+
+export interface PipelineDeps {
+  readonly resolver: SessionResolver;
+  readonly policy: Policy;
+  readonly verdictCache: TtlCache<SessionVerdict> | null;
+  readonly csrfGuard: (request: OriginalRequest) => boolean;
+  readonly kube: KubeGate | null;
+  readonly now: () => number;
+  readonly onCacheResult?: (result: 'hit' | 'miss' | 'coalesced') => void;
+}
+
+export type Pipeline = (request: OriginalRequest) => Promise<PipelineResult>;
+
+/**
+ * The one decision every dialect and the proxy share: normalise the path, match a rule, find out
+ * who is asking (Django session, else a service-account token), apply the rule, guard CSRF.
+ * Failures become `error` (503), never an allow.
+ */
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const verdictFor = async (cookie: string | undefined): Promise<{ verdict: SessionVerdict; cache: CacheLabel }> => {
+    if (!deps.verdictCache || !cookie) return { verdict: await deps.resolver.resolve(cookie, deps.now()), cache: 'miss' };
+    // Keyed by a hash, so the cache never holds a usable session key.
+    const key = createHash('sha256').update(cookie).digest('base64');
+    const { value, result } = await deps.verdictCache.get(key, () => deps.resolver.resolve(cookie, deps.now()));
+    deps.onCacheResult?.(result);
+    return { verdict: value, cache: result === 'hit' ? 'hit' : 'miss' };
+  };
+
+  return async (request) => {
+    const normalized = normalizePath(request.uri);
+    if (!normalized.ok) {
+      return { decision: 'forbidden', reason: 'ambiguous_path', principal: null, match: null, cache: 'miss', path: request.uri };
+    }
+    const path = normalized.path;
+    const match = deps.policy.match({ method: request.method, host: request.host, path, client: request.client });
+    if (match.requirement.kind === 'public') {
+      return { decision: 'allow', reason: 'public', principal: null, match, cache: 'miss', path };
+    }
+    let cache: CacheLabel = 'miss';
+    try {
+      const cookie = deps.resolver.sessionCookie(request.cookie);
+      const found = await verdictFor(cookie);
+      cache = found.cache;
+      let principal: Principal | null = found.verdict.kind === 'user' ? { kind: 'django', identity: found.verdict.identity } : null;
+      let anonymousReason: Reason = found.verdict.kind === 'anonymous' ? found.verdict.reason : 'ok';
+
+      const token = !principal && deps.kube ? deps.kube.bearerToken(request.authorization) : null;
+      if (token && deps.kube) {
+        const user = await deps.kube.authenticate(token);
+        if (!user) {
+          anonymousReason = 'kube_token_invalid';
+        } else {
+          principal = { kind: 'kube', username: user.username, groups: user.groups };
+          // Rules that name service accounts or groups decide directly; anything else is RBAC's call.
+          if (match.requirement.kind !== 'serviceaccount' && match.requirement.kind !== 'kube-group') {
+            const review = await deps.kube.authorize(user, { method: request.method, path });
+            return {
+              decision: review.allowed ? 'allow' : 'forbidden',
+              reason: review.allowed ? 'ok' : 'kube_access_denied',
+              principal,
+              match,
+              cache,
+              path,
+            };
+          }
+        }
+      }
+
+      const outcome = await decide(principal, anonymousReason, match);
+      if (outcome.decision === 'allow' && principal?.kind === 'django' && !deps.csrfGuard(request)) {
+        return { decision: 'forbidden', reason: 'csrf_origin_mismatch', principal, match, cache, path };
+      }
+      return { decision: outcome.decision, reason: outcome.reason, principal, match, cache, path };
+    } catch (error) {
+      const reason: Reason = isFlowergateError(error)
+        ? error.code === 'KUBE_UNAVAILABLE'
+          ? 'kube_unavailable'
+          : 'store_unavailable'
+        : 'internal_error';
+      return { decision: 'error', reason, principal: null, match, cache, path, error: error as Error };
+    }
+  };
+}

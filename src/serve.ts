@@ -1,0 +1,80 @@
+import { createServer, type Server } from 'node:http';
+import { createApp } from './app.ts';
+import { loadConfig } from './config/load.ts';
+import { configSecrets, summarizeConfig } from './log/config-summary.ts';
+import { createLogger } from './log/logger.ts';
+import { policyProblems } from './policy/policy.ts';
+import { createSidecarProxy } from './proxy/sidecar.ts';
+import { createKubeGate } from './kube/kube-gate.ts';
+
+export interface ServeOptions {
+  readonly configFile?: string | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** `flowergate serve`: load and validate configuration once, listen on both ports, drain on SIGTERM. */
+export async function serve(options: ServeOptions): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ file: options.configFile, env: options.env });
+    const problems = policyProblems(config.policy);
+    if (problems.length) throw new Error(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  } catch (error) {
+    process.stderr.write(`flowergate: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: config.log.level, secrets: configSecrets(config), redactKeys: [config.django.sessionCookieName] });
+  const app = createApp({
+    config,
+    logger,
+    kube: config.kubernetes.tokenAuth ? createKubeGate(config.kubernetes) : null,
+    createSidecar: createSidecarProxy,
+  });
+
+  const mainServer = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 }, app.main.callback());
+  mainServer.keepAliveTimeout = 65_000; // longer than typical proxy idle timeouts, so they close first
+  if (app.sidecar) mainServer.on('upgrade', app.sidecar.handleUpgrade);
+  const adminServer = createServer({ requestTimeout: 10_000 }, app.admin.callback());
+
+  await Promise.all([listen(mainServer, config.listen), listen(adminServer, config.adminListen)]);
+  app.readiness.start();
+  logger.info({ config: summarizeConfig(config) }, `flowergate listening on ${config.listen} (admin ${config.adminListen})`);
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: readiness off, draining in-flight requests');
+      app.readiness.markShuttingDown();
+      const deadline = config.proxy.shutdownTimeout * 1000;
+      const closed = new Promise<void>((done) => mainServer.close(() => done()));
+      mainServer.closeIdleConnections();
+      await Promise.race([
+        Promise.all([closed, app.sidecar?.drain(deadline)]),
+        new Promise((done) => setTimeout(done, deadline).unref()),
+      ]);
+      mainServer.closeAllConnections();
+      await new Promise<void>((done) => adminServer.close(() => done()));
+      adminServer.closeAllConnections();
+      await app.close();
+      logger.info('stopped');
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+function listen(server: Server, hostPort: string): Promise<void> {
+  const colon = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(hostPort.slice(colon + 1));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,84 @@
+import type { Config } from '../config/schema.ts';
+import type { PipelineResult } from '../decision/pipeline.ts';
+import { isBrowserNavigation, type OriginalRequest, originalUrl } from '../decision/request.ts';
+import { errorPage, forbiddenPage, signInPage } from './pages.ts';
+
+/** An HTTP answer as data, so Koa routes and the raw proxy path render it the same way. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface AnswerOptions {
+  readonly loginUrl: string | null;
+  readonly headerNames: Config['headers'];
+  /** Checks a `next` target; null means it may not be used. */
+  readonly redirectCheck: (target: string, currentHost: string) => string | null;
+}
+
+const NO_STORE = { 'Cache-Control': 'no-store' };
+const json = (status: number, body: object, extra: Record<string, string> = {}): Answer => ({
+  status,
+  headers: { 'Content-Type': 'application/json; charset=utf-8', ...NO_STORE, ...extra },
+  body: `${JSON.stringify(body)}\n`,
+});
+const html = (status: number, body: string, extra: Record<string, string> = {}): Answer => ({
+  status,
+  headers: { 'Content-Type': 'text/html; charset=utf-8', ...NO_STORE, ...extra },
+  body,
+});
+
+/** Identity headers for the upstream on allow; empty values are left out. */
+export async function identityHeaders(result: PipelineResult, names: Config['headers']): Promise<Record<string, string>> {
+  const principal = result.principal;
+  if (!principal) return {};
+  if (principal.kind === 'kube') {
+    return { [names.user]: principal.username, ...(principal.groups.length ? { [names.groups]: principal.groups.join(',') } : {}) };
+  }
+  const identity = principal.identity;
+  const groups = await identity.groups();
+  const headers: Record<string, string> = { [names.user]: identity.username };
+  if (identity.email) headers[names.email] = identity.email;
+  if (groups.length) headers[names.groups] = groups.join(',');
+  return headers;
+}
+
+/**
+ * The "not allowed" answer. nginx understands only 401/403 (anything else is its 500), so it gets
+ * those bare; its `auth-signin` does the redirect. The forward and envoy dialects and the proxy
+ * redirect browser navigations to the Django login, answer API clients with JSON, and show a 403
+ * page naming the user and the rule. Failures are 503, never an allow.
+ */
+export function denialAnswer(result: PipelineResult, request: OriginalRequest, options: AnswerOptions): Answer {
+  const browser = isBrowserNavigation(request);
+  const body = { decision: result.decision, reason: result.reason, rule: result.match?.rule ?? null };
+  if (result.decision === 'error') {
+    const detail = 'The Django session store did not answer; try again shortly. (flowergate fails closed.)';
+    return request.dialect !== 'nginx' && browser
+      ? html(503, errorPage(503, 'Service Unavailable', detail), { 'Retry-After': '5' })
+      : json(503, body, { 'Retry-After': '5' });
+  }
+  if (result.decision === 'unauthenticated') {
+    const challenge = { 'WWW-Authenticate': 'Bearer realm="flowergate"' };
+    if (request.dialect === 'nginx') return json(401, body, challenge);
+    if (browser && options.loginUrl) {
+      const next = options.redirectCheck(originalUrl(request), request.host);
+      const login = new URL(options.loginUrl);
+      if (next) login.searchParams.set('next', next);
+      return { status: 302, headers: { Location: login.href, ...NO_STORE }, body: '' };
+    }
+    return browser ? html(401, signInPage(options.loginUrl), challenge) : json(401, body, challenge);
+  }
+  // forbidden
+  if (request.dialect !== 'nginx' && browser) {
+    const who =
+      result.principal?.kind === 'django'
+        ? result.principal.identity.username
+        : result.principal?.kind === 'kube'
+          ? result.principal.username
+          : 'an unknown user';
+    return html(403, forbiddenPage(who, result.match?.rule ?? 'path check', result.match?.requirementText ?? 'a canonical path', result.reason));
+  }
+  return json(403, body);
+}
