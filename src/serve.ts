@@ -4,8 +4,6 @@ import { loadConfig } from './config/load.ts';
 import { configSecrets, summarizeConfig } from './log/config-summary.ts';
 import { createLogger } from './log/logger.ts';
 import { policyProblems } from './policy/policy.ts';
-import { createSidecarProxy } from './proxy/sidecar.ts';
-import { createKubeGate } from './kube/kube-gate.ts';
 
 export interface ServeOptions {
   readonly configFile?: string | undefined;
@@ -24,12 +22,12 @@ export async function serve(options: ServeOptions): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: config.log.level, secrets: configSecrets(config), redactKeys: [config.django.sessionCookieName] });
-  const app = createApp({
-    config,
-    logger,
-    kube: config.kubernetes.tokenAuth ? createKubeGate(config.kubernetes) : null,
-    createSidecar: createSidecarProxy,
-  });
+  // Loaded only when configured: the Kubernetes client is large, and forward-auth mode needs no proxy.
+  const kube = config.kubernetes.tokenAuth
+    ? (await import('./kube/kube-gate.ts')).createKubeGate({ config: config.kubernetes, logger })
+    : null;
+  const sidecar = config.upstream ? (await import('./proxy/sidecar.ts')).createSidecarProxy : undefined;
+  const app = createApp({ config, logger, kube, ...(sidecar ? { createSidecar: sidecar } : {}) });
 
   const mainServer = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 }, app.main.callback());
   mainServer.keepAliveTimeout = 65_000; // longer than typical proxy idle timeouts, so they close first

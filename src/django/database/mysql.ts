@@ -61,7 +61,7 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase {
   return {
     kind: 'mysql',
     async findSession(sessionKey, now) {
-      const [row] = await query<{ session_data: string; live: number | string }>('session', [sessionKey, now]);
+      const [row] = await query<{ session_data: string; live: number | string }>('session', [now, sessionKey]);
       return row ? { data: String(row.session_data), live: Number(row.live) === 1 } : null;
     },
     async findUser(key: UserKey) {

@@ -22,8 +22,9 @@ export function buildQueries(dialect: SqlDialect, config: DjangoConfig): Queries
   const nowCast = dialect === 'postgres' ? (config.useTz ? '::timestamptz' : '::timestamp') : '';
   const pkParam = dialect === 'postgres' && m.pkType === 'int' ? `${p(1)}::bigint` : dialect === 'postgres' && m.pkType === 'uuid' ? `${p(1)}::uuid` : p(1);
   return {
-    // Django's own filter: session_key = key AND expire_date > now; we also want to tell "expired" apart.
-    session: `SELECT session_data, (expire_date > ${p(2)}${nowCast}) AS live FROM django_session WHERE session_key = ${p(1)}`,
+    // Django's own filter is session_key = key AND expire_date > now; selecting the comparison instead
+    // tells "expired" apart from "unknown". Positional `?` parameters: (now, key); PostgreSQL: $1 key, $2 now.
+    session: `SELECT session_data, (expire_date > ${dialect === 'postgres' ? '$2' : '?'}${nowCast}) AS live FROM django_session WHERE session_key = ${dialect === 'postgres' ? '$1' : '?'}`,
     user: [
       `SELECT ${q(m.pkColumn)} AS id, ${q(m.passwordColumn)} AS password, ${q(m.usernameColumn)} AS username,`,
       `${optional(m.emailColumn, 'email')}, ${optional(m.isActiveColumn, 'is_active')},`,

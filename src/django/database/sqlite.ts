@@ -52,7 +52,7 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
     kind: 'sqlite',
     findSession: (sessionKey, now) =>
       run((): SessionRow | null => {
-        const row = prepared().session.get(sessionKey, now) as { session_data: string; live: number } | undefined;
+        const row = prepared().session.get(now, sessionKey) as { session_data: string; live: number } | undefined;
         return row ? { data: String(row.session_data), live: row.live === 1 } : null;
       }),
     findUser: (key: UserKey) =>
