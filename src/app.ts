@@ -116,7 +116,8 @@ export function createApp(deps: AppDeps): App {
       reason: result.reason,
       durationMs: seconds * 1000,
     });
-    if (result.error) logger.error({ err: result.error, requestId: request.requestId }, 'decision failed; answered 503');
+    if (result.error)
+      logger.error({ err: result.error, requestId: request.requestId }, 'decision failed; answered 503');
   };
 
   const sidecar =
@@ -133,7 +134,11 @@ export function createApp(deps: AppDeps): App {
   main.on('error', (error: Error) => logger.error({ err: error }, 'request failed'));
 
   const storeTimeoutMs = Math.round(config.storeTimeout * 1000);
-  const readiness = createReadiness({ ping: () => database.ping(), intervalMs: 5000, timeoutMs: Math.min(storeTimeoutMs, 2000) });
+  const readiness = createReadiness({
+    ping: () => database.ping(),
+    intervalMs: 5000,
+    timeoutMs: Math.min(storeTimeoutMs, 2000),
+  });
   const admin = createAdminApp({ registry, readiness });
 
   return {

@@ -13,7 +13,11 @@ export class FlowergateError extends Error {
   /** HTTP status a request that meets this failure answers with. Never 2xx: we fail closed. */
   readonly status: number;
 
-  constructor(code: FlowergateErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(
+    code: FlowergateErrorCode,
+    message: string,
+    options: { status?: number; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'FlowergateError';
     this.code = code;

@@ -16,12 +16,17 @@ export async function serve(options: ServeOptions): Promise<number> {
   try {
     config = loadConfig({ file: options.configFile, env: options.env });
     const problems = policyProblems(config.policy);
-    if (problems.length) throw new Error(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (problems.length)
+      throw new Error(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   } catch (error) {
     process.stderr.write(`flowergate: ${(error as Error).message}\n`);
     return 2;
   }
-  const logger = createLogger({ level: config.log.level, secrets: configSecrets(config), redactKeys: [config.django.sessionCookieName] });
+  const logger = createLogger({
+    level: config.log.level,
+    secrets: configSecrets(config),
+    redactKeys: [config.django.sessionCookieName],
+  });
   // Loaded only when configured: the Kubernetes client is large, and forward-auth mode needs no proxy.
   const kube = config.kubernetes.tokenAuth
     ? (await import('./kube/kube-gate.ts')).createKubeGate({ config: config.kubernetes, logger })
@@ -29,14 +34,20 @@ export async function serve(options: ServeOptions): Promise<number> {
   const sidecar = config.upstream ? (await import('./proxy/sidecar.ts')).createSidecarProxy : undefined;
   const app = createApp({ config, logger, kube, ...(sidecar ? { createSidecar: sidecar } : {}) });
 
-  const mainServer = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 }, app.main.callback());
+  const mainServer = createServer(
+    { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
+    app.main.callback(),
+  );
   mainServer.keepAliveTimeout = 65_000; // longer than typical proxy idle timeouts, so they close first
   if (app.sidecar) mainServer.on('upgrade', app.sidecar.handleUpgrade);
   const adminServer = createServer({ requestTimeout: 10_000 }, app.admin.callback());
 
   await Promise.all([listen(mainServer, config.listen), listen(adminServer, config.adminListen)]);
   app.readiness.start();
-  logger.info({ config: summarizeConfig(config) }, `flowergate listening on ${config.listen} (admin ${config.adminListen})`);
+  logger.info(
+    { config: summarizeConfig(config) },
+    `flowergate listening on ${config.listen} (admin ${config.adminListen})`,
+  );
 
   return await new Promise<number>((resolve) => {
     let stopping = false;

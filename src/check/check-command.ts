@@ -34,14 +34,17 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
   try {
     config = loadConfig({ file: options.config, env: io.env });
     const problems = policyProblems(config.policy);
-    if (problems.length) throw new Error(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (problems.length)
+      throw new Error(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   } catch (error) {
     io.stderr.write(`flowergate check: ${(error as Error).message}\n`);
     return 2;
   }
   const at = options.at === undefined ? nowMicros() : parseInstant(options.at);
   if (at === null) {
-    io.stderr.write(`flowergate check: --at must be an ISO-8601 instant with a zone, e.g. 2026-11-22T10:00:00.000000Z\n`);
+    io.stderr.write(
+      `flowergate check: --at must be an ISO-8601 instant with a zone, e.g. 2026-11-22T10:00:00.000000Z\n`,
+    );
     return 2;
   }
   const method = (options.method ?? 'GET').toUpperCase();
@@ -52,7 +55,12 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
   }
   const database = openDatabase(config);
   const resolver = createSessionResolver(config.django, database);
-  const match = createPolicy(config.policy).match({ method, host: options.host ?? '', path: path.path, client: null });
+  const match = createPolicy(config.policy).match({
+    method,
+    host: options.host ?? '',
+    path: path.path,
+    client: null,
+  });
 
   let denied = false;
   const explain = async (header: string) => {
@@ -63,7 +71,11 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
   const explainOne = async (header: string) => {
     try {
       const verdict = await resolver.resolve(resolver.sessionCookie(header), at);
-      const outcome = await decide(principalOf(verdict), verdict.kind === 'anonymous' ? verdict.reason : 'ok', match);
+      const outcome = await decide(
+        principalOf(verdict),
+        verdict.kind === 'anonymous' ? verdict.reason : 'ok',
+        match,
+      );
       const user = verdict.kind === 'user' ? verdict.identity : null;
       return {
         authenticated: user !== null,
@@ -83,7 +95,13 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
     } catch (error) {
       if (!isFlowergateError(error)) throw error;
       io.stderr.write(`flowergate check: ${error.message}\n`);
-      return { authenticated: false, userId: null, allowed: false, decision: 'error', reason: 'store_unavailable' };
+      return {
+        authenticated: false,
+        userId: null,
+        allowed: false,
+        decision: 'error',
+        reason: 'store_unavailable',
+      };
     }
   };
 

@@ -37,9 +37,11 @@ export function parseDatabaseUrl(url: string): DatabaseTarget | string {
   }
   if (kind === 'sqlite') {
     const rest = url.slice('sqlite://'.length);
-    if (!rest.startsWith('/') || rest.length < 2) return 'sqlite URL must look like sqlite:////abs/path/db.sqlite3';
+    if (!rest.startsWith('/') || rest.length < 2)
+      return 'sqlite URL must look like sqlite:////abs/path/db.sqlite3';
     const path = rest.slice(1);
-    if (path === ':memory:') return 'an in-memory SQLite database holds no Django sessions; point at the file';
+    if (path === ':memory:')
+      return 'an in-memory SQLite database holds no Django sessions; point at the file';
     return { kind, path: isAbsolute(path) ? path : resolve(path) };
   }
   let parsed: URL;
@@ -49,7 +51,8 @@ export function parseDatabaseUrl(url: string): DatabaseTarget | string {
     return 'is not a valid URL';
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!parsed.hostname || !database) return `${scheme} URL must name a host and a database: ${scheme}://user:password@host:port/name`;
+  if (!parsed.hostname || !database)
+    return `${scheme} URL must name a host and a database: ${scheme}://user:password@host:port/name`;
   return {
     kind: kind as 'postgres' | 'mysql',
     host: decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, '')),

@@ -11,7 +11,13 @@ export interface EnvKey {
 
 export const ENV_PREFIX = 'FLOWERGATE_';
 
-type AnyDef = { type: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+type AnyDef = {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+};
 
 const defOf = (schema: z.ZodType): AnyDef => (schema as unknown as { _zod: { def: AnyDef } })._zod.def;
 
@@ -19,7 +25,10 @@ function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
     const def = defOf(current);
-    if (def.innerType && ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch'].includes(def.type)) {
+    if (
+      def.innerType &&
+      ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch'].includes(def.type)
+    ) {
       current = def.innerType;
     } else if (def.type === 'pipe' && def.in) {
       current = def.in;
@@ -70,7 +79,9 @@ export function parseEnvValue(key: EnvKey, text: string): { value: unknown } | {
       return { value: text };
     case 'number': {
       const value = Number(text.trim());
-      return text.trim() !== '' && Number.isFinite(value) ? { value } : { error: `${key.name} must be a number, got "${text}"` };
+      return text.trim() !== '' && Number.isFinite(value)
+        ? { value }
+        : { error: `${key.name} must be a number, got "${text}"` };
     }
     case 'boolean': {
       const lowered = text.trim().toLowerCase();
@@ -79,7 +90,12 @@ export function parseEnvValue(key: EnvKey, text: string): { value: unknown } | {
       return { error: `${key.name} must be true or false, got "${text}"` };
     }
     case 'list':
-      return { value: text.split(',').map((item) => item.trim()).filter((item) => item !== '') };
+      return {
+        value: text
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== ''),
+      };
     case 'json':
       if (text.trim() === 'null') return { value: null };
       try {

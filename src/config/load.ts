@@ -35,14 +35,19 @@ export function loadConfig(options: LoadConfigOptions): Config {
     try {
       text = readFile(file);
     } catch (error) {
-      throw new FlowergateError('CONFIG_FILE_UNREADABLE', `cannot read configuration file ${file}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new FlowergateError(
+        'CONFIG_FILE_UNREADABLE',
+        `cannot read configuration file ${file}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     try {
       const parsed: unknown = parseYaml(text); // YAML is a superset of JSON.
       if (parsed !== null && parsed !== undefined) {
-        if (typeof parsed !== 'object' || Array.isArray(parsed)) problems.push(`${file}: must hold a mapping of settings`);
+        if (typeof parsed !== 'object' || Array.isArray(parsed))
+          problems.push(`${file}: must hold a mapping of settings`);
         else raw = parsed as Record<string, unknown>;
       }
     } catch (error) {
@@ -67,7 +72,9 @@ export function loadConfig(options: LoadConfigOptions): Config {
       try {
         text = readFile(fromFile).replace(/\r?\n$/, '');
       } catch (error) {
-        problems.push(`${key.name}_FILE: cannot read ${fromFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+        problems.push(
+          `${key.name}_FILE: cannot read ${fromFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        );
         continue;
       }
     }
@@ -80,9 +87,13 @@ export function loadConfig(options: LoadConfigOptions): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) problems.push(...result.error.issues.map(describeIssue));
   if (problems.length > 0 || !result.success) {
-    throw new FlowergateError('CONFIG_INVALID', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      status: 500,
-    });
+    throw new FlowergateError(
+      'CONFIG_INVALID',
+      `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      {
+        status: 500,
+      },
+    );
   }
   return deepFreeze(result.data);
 }
@@ -116,7 +127,11 @@ function levenshtein(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }

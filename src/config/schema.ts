@@ -13,9 +13,15 @@ import { parseSessionEngine } from './session-engine.ts';
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:4180')
-  .refine((v) => !/:\d+$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+  .refine(
+    (v) => !/:\d+$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535,
+    'port must be at most 65535',
+  );
 
-const seconds = z.number().nonnegative().max(86_400 * 366);
+const seconds = z
+  .number()
+  .nonnegative()
+  .max(86_400 * 366);
 
 const userModel = z
   .strictObject({
@@ -25,7 +31,12 @@ const userModel = z
     passwordColumn: z.string().min(1).default('password'),
     usernameColumn: z.string().min(1).default('username'),
     emailColumn: z.string().min(1).nullable().default('email'),
-    isActiveColumn: z.string().min(1).nullable().default('is_active').describe('null: the model has no is_active'),
+    isActiveColumn: z
+      .string()
+      .min(1)
+      .nullable()
+      .default('is_active')
+      .describe('null: the model has no is_active'),
     isSuperuserColumn: z.string().min(1).nullable().default('is_superuser'),
     isStaffColumn: z.string().min(1).nullable().default('is_staff'),
     groupsTable: z.string().min(1).default('auth_user_groups'),
@@ -97,7 +108,10 @@ const django = z
     defaultHashingAlgorithm: z.enum(['sha256', 'sha1']).default('sha256').describe('Django 3.2 only'),
     useTz: z.boolean().default(true),
     timeZone: z.string().min(1).default('UTC').describe('TIME_ZONE; matters only when useTz is false'),
-    loginUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    loginUrl: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null),
     userModel,
   })
   // An absent block still reports the missing secret key by name, not "expected object".
@@ -186,7 +200,10 @@ const headers = z
 
 const proxy = z
   .strictObject({
-    urlPrefix: z.string().regex(/^(\/[^/?#]+)*$/, 'must be empty or like /flower').default(''),
+    urlPrefix: z
+      .string()
+      .regex(/^(\/[^/?#]+)*$/, 'must be empty or like /flower')
+      .default(''),
     stripCookies: z.array(z.string().min(1)).default([]).describe('more cookies never sent upstream'),
     connectTimeout: seconds.positive().default(5),
     headersTimeout: seconds.positive().default(60),
@@ -204,7 +221,10 @@ const log = z
 
 export const configSchema = z.strictObject({
   django,
-  upstream: z.url({ protocol: /^https?$/ }).nullable().default(null),
+  upstream: z
+    .url({ protocol: /^https?$/ })
+    .nullable()
+    .default(null),
   listen: hostPort.default('0.0.0.0:4180'),
   adminListen: hostPort.default('0.0.0.0:9464'),
   trustedProxies: z.array(z.string().min(1)).default([]),

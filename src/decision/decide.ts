@@ -14,7 +14,11 @@ export interface Outcome {
  * principal is `unauthenticated` with the session's own reason; a principal that misses the
  * requirement is `forbidden`.
  */
-export async function decide(principal: Principal | null, anonymousReason: Reason, match: Match): Promise<Outcome> {
+export async function decide(
+  principal: Principal | null,
+  anonymousReason: Reason,
+  match: Match,
+): Promise<Outcome> {
   if (match.requirement.kind === 'public') return { decision: 'allow', reason: 'public', principal };
   if (!principal) return { decision: 'unauthenticated', reason: anonymousReason, principal };
   const answer = await satisfies(match.requirement, principal);

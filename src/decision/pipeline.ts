@@ -50,11 +50,16 @@ export type Pipeline = (request: OriginalRequest) => Promise<PipelineResult>;
  * Failures become `error` (503), never an allow.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
-  const verdictFor = async (cookie: string | undefined): Promise<{ verdict: SessionVerdict; cache: CacheLabel }> => {
-    if (!deps.verdictCache || !cookie) return { verdict: await deps.resolver.resolve(cookie, deps.now()), cache: 'miss' };
+  const verdictFor = async (
+    cookie: string | undefined,
+  ): Promise<{ verdict: SessionVerdict; cache: CacheLabel }> => {
+    if (!deps.verdictCache || !cookie)
+      return { verdict: await deps.resolver.resolve(cookie, deps.now()), cache: 'miss' };
     // Keyed by a hash, so the cache never holds a usable session key.
     const key = createHash('sha256').update(cookie).digest('base64');
-    const { value, result } = await deps.verdictCache.get(key, () => deps.resolver.resolve(cookie, deps.now()));
+    const { value, result } = await deps.verdictCache.get(key, () =>
+      deps.resolver.resolve(cookie, deps.now()),
+    );
     deps.onCacheResult?.(result);
     return { verdict: value, cache: result === 'hit' ? 'hit' : 'miss' };
   };
@@ -62,10 +67,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   return async (request) => {
     const normalized = normalizePath(request.uri);
     if (!normalized.ok) {
-      return { decision: 'forbidden', reason: 'ambiguous_path', principal: null, match: null, cache: 'miss', path: request.uri };
+      return {
+        decision: 'forbidden',
+        reason: 'ambiguous_path',
+        principal: null,
+        match: null,
+        cache: 'miss',
+        path: request.uri,
+      };
     }
     const path = normalized.path;
-    const match = deps.policy.match({ method: request.method, host: request.host, path, client: request.client });
+    const match = deps.policy.match({
+      method: request.method,
+      host: request.host,
+      path,
+      client: request.client,
+    });
     if (match.requirement.kind === 'public') {
       return { decision: 'allow', reason: 'public', principal: null, match, cache: 'miss', path };
     }
@@ -74,7 +91,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const cookie = deps.resolver.sessionCookie(request.cookie);
       const found = await verdictFor(cookie);
       cache = found.cache;
-      let principal: Principal | null = found.verdict.kind === 'user' ? { kind: 'django', identity: found.verdict.identity } : null;
+      let principal: Principal | null =
+        found.verdict.kind === 'user' ? { kind: 'django', identity: found.verdict.identity } : null;
       let anonymousReason: Reason = found.verdict.kind === 'anonymous' ? found.verdict.reason : 'ok';
 
       const token = !principal && deps.kube ? deps.kube.bearerToken(request.authorization) : null;

@@ -23,13 +23,21 @@ export function randomSessionKey(): string {
 
 /** A `pbkdf2_sha256$…` hash exactly as Django 5.2's default hasher writes it. */
 export function djangoPasswordHash(password: string, iterations = 1_000_000): string {
-  const salt = randomBytes(16).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 22);
+  const salt = randomBytes(16)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 22);
   const hash = pbkdf2Sync(password, salt, iterations, 32, 'sha256').toString('base64');
   return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
 }
 
 /** The `session_data` Django's db engine stores after `login()`: signed, compressed JSON. */
-export function djangoSessionData(secretKey: string, userId: string, password: string, at = nowMicros()): string {
+export function djangoSessionData(
+  secretKey: string,
+  userId: string,
+  password: string,
+  at = nowMicros(),
+): string {
   const session = {
     _auth_user_id: userId,
     _auth_user_backend: 'django.contrib.auth.backends.ModelBackend',
@@ -47,7 +55,12 @@ export function djangoSessionData(secretKey: string, userId: string, password: s
  * Creates a SQLite database with Django's schema, the given users (with random passwords) and one
  * logged-in session per user; returns each user's session key.
  */
-export function createDemoDatabase(path: string, secretKey: string, users: readonly DemoUser[], iterations?: number): Map<string, string> {
+export function createDemoDatabase(
+  path: string,
+  secretKey: string,
+  users: readonly DemoUser[],
+  iterations?: number,
+): Map<string, string> {
   const db = new DatabaseSync(path);
   try {
     db.exec(readFileSync(SCHEMA, 'utf8'));
@@ -58,7 +71,9 @@ export function createDemoDatabase(path: string, secretKey: string, users: reado
       `INSERT INTO auth_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
        VALUES (?, NULL, ?, ?, '', '', ?, ?, 1, ?)`,
     );
-    const insertSession = db.prepare('INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?)');
+    const insertSession = db.prepare(
+      'INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?)',
+    );
     const keys = new Map<string, string>();
     for (const user of users) {
       const password = djangoPasswordHash(randomBytes(12).toString('base64url'), iterations);

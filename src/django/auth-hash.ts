@@ -10,10 +10,17 @@ export type HashCheck = 'verified' | 'fallback' | 'mismatch';
  * on 4.1.8+ any fallback key (Django then cycles the session, and the user is in); on 3.2 the
  * DEFAULT_HASHING_ALGORITHM hash or the legacy sha1 hash. Keys are derived once.
  */
-export function createAuthHashChecker(config: DjangoConfig): (sessionHash: unknown, password: string) => HashCheck {
+export function createAuthHashChecker(
+  config: DjangoConfig,
+): (sessionHash: unknown, password: string) => HashCheck {
   const rules = config.version;
-  const algorithms: HashAlgorithm[] = rules.legacySha1 ? [...new Set([config.defaultHashingAlgorithm, 'sha1' as const])] : ['sha256'];
-  const current = algorithms.map((algorithm) => ({ key: deriveKey(SALT, config.secretKey, algorithm), algorithm }));
+  const algorithms: HashAlgorithm[] = rules.legacySha1
+    ? [...new Set([config.defaultHashingAlgorithm, 'sha1' as const])]
+    : ['sha256'];
+  const current = algorithms.map((algorithm) => ({
+    key: deriveKey(SALT, config.secretKey, algorithm),
+    algorithm,
+  }));
   const fallbacks = rules.hashFallbacks
     ? config.secretKeyFallbacks.map((secret) => deriveKey(SALT, secret, 'sha256'))
     : [];

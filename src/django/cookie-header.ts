@@ -27,8 +27,10 @@ function unquote(value: string): string {
   if (value.length < 2 || value[0] !== '"' || value[value.length - 1] !== '"') return value;
   const inner = value.slice(1, -1);
   // http.cookies._unquote: `\ooo` octal escapes become that byte, `\X` becomes X.
-  return inner.replace(/\\(?:([0-3][0-7][0-7])|([\s\S]))/g, (_m, octal: string | undefined, char: string | undefined) =>
-    octal !== undefined ? String.fromCharCode(Number.parseInt(octal, 8)) : (char ?? ''),
+  return inner.replace(
+    /\\(?:([0-3][0-7][0-7])|([\s\S]))/g,
+    (_m, octal: string | undefined, char: string | undefined) =>
+      octal !== undefined ? String.fromCharCode(Number.parseInt(octal, 8)) : (char ?? ''),
   );
 }
 
@@ -38,7 +40,6 @@ function unquote(value: string): string {
  */
 export function wsgiCookieHeader(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: checking for any byte above 0x7f
   if (!/[^\x00-\x7f]/.test(header)) return header;
   return new TextDecoder('utf-8').decode(Buffer.from(header, 'latin1'));
 }

@@ -31,7 +31,8 @@ export function createGetUser(
     if (key === 'invalid') return { kind: 'anonymous', reason: 'bad_user_id' };
     if (!Object.hasOwn(session, '_auth_user_backend')) return { kind: 'anonymous', reason: 'no_backend' };
     const backend = session['_auth_user_backend'];
-    if (typeof backend !== 'string' || !backends.has(backend)) return { kind: 'anonymous', reason: 'backend_not_allowed' };
+    if (typeof backend !== 'string' || !backends.has(backend))
+      return { kind: 'anonymous', reason: 'backend_not_allowed' };
     if (key === null) return { kind: 'anonymous', reason: 'unknown_user' };
 
     const user = await database.findUser(key);

@@ -13,9 +13,10 @@ export function nowMicros(): Micros {
 
 /** Parses ISO-8601 with up to 6 fractional digits (more are truncated) and an offset or Z. */
 export function parseInstant(text: string): Micros | null {
-  const match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(
-    text.trim(),
-  );
+  const match =
+    /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(
+      text.trim(),
+    );
   if (!match) return null;
   const [, y, mo, d, h, mi, s = '0', frac = '', zone = 'Z'] = match;
   const millis = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));

@@ -28,7 +28,10 @@ export function createSessionResolver(config: DjangoConfig, database: DjangoData
       // SessionBase._validate_session_key: shorter than 8 characters means no session at all.
       if (cookie.length < 8) return { kind: 'anonymous', reason: 'invalid_session_key' };
       if (cookie.length > MAX_COOKIE_LENGTH) {
-        return { kind: 'anonymous', reason: config.sessionEngine === 'signed_cookies' ? 'bad_signature' : 'no_session' };
+        return {
+          kind: 'anonymous',
+          reason: config.sessionEngine === 'signed_cookies' ? 'bad_signature' : 'no_session',
+        };
       }
       const loaded = await load(cookie, at);
       if (!loaded.ok) return { kind: 'anonymous', reason: loaded.reason };

@@ -14,7 +14,9 @@ const SIGNED_COOKIES_SALT = 'django.contrib.sessions.backends.signed_cookies';
 /** Which signing rules apply, from the configured Django version. */
 export function signingSecrets(config: DjangoConfig): { secrets: string[]; primary: HashAlgorithm[] } {
   const rules = config.version;
-  const secrets = rules.signatureFallbacks ? [config.secretKey, ...config.secretKeyFallbacks] : [config.secretKey];
+  const secrets = rules.signatureFallbacks
+    ? [config.secretKey, ...config.secretKeyFallbacks]
+    : [config.secretKey];
   const primary: HashAlgorithm[] = rules.legacySha1 ? [config.defaultHashingAlgorithm, 'sha1'] : ['sha256'];
   return { secrets, primary: [...new Set(primary)] };
 }
@@ -41,7 +43,9 @@ export function createSessionDecoder(config: DjangoConfig): (sessionData: string
 }
 
 /** The signed_cookies engine: `signing.loads` with its own salt and max_age = SESSION_COOKIE_AGE. */
-export function createSignedCookieDecoder(config: DjangoConfig): (cookie: string, nowMicros: number) => DecodeResult {
+export function createSignedCookieDecoder(
+  config: DjangoConfig,
+): (cookie: string, nowMicros: number) => DecodeResult {
   const { secrets, primary } = signingSecrets(config);
   const unsign = createTimestampUnsigner({ salt: SIGNED_COOKIES_SALT, secrets, primaryAlgorithms: primary });
   const maxAgeMicros = BigInt(config.sessionCookieAge) * 1_000_000n;
@@ -60,7 +64,8 @@ function deserialize(unsigned: UnsignResult): DecodeResult {
   const bytes = decodePayloadBytes(unsigned.payload);
   if (bytes === null) return { ok: false, reason: 'bad_payload' };
   const data = parsePythonJson(bytes);
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, reason: 'bad_payload' };
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return { ok: false, reason: 'bad_payload' };
   return { ok: true, data: data as SessionData, timestamp: unsigned.timestamp };
 }
 

@@ -1,6 +1,13 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { base62Decode, base62Encode } from './base62.ts';
-import { base64UrlDecode, base64UrlEncode, constantTimeEqual, deriveKey, type HashAlgorithm, hmac } from './crypto.ts';
+import {
+  base64UrlDecode,
+  base64UrlEncode,
+  constantTimeEqual,
+  deriveKey,
+  type HashAlgorithm,
+  hmac,
+} from './crypto.ts';
 
 /** Decompressed session payloads larger than this are refused: a zip bomb costs us one bounded inflate. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -28,7 +35,8 @@ export function createTimestampUnsigner(options: SignerOptions): (signed: string
   const candidates: { key: Buffer; algorithm: HashAlgorithm }[] = [];
   options.secrets.forEach((secret, index) => {
     const algorithms = index === 0 ? options.primaryAlgorithms : (['sha256'] as const);
-    for (const algorithm of algorithms) candidates.push({ key: deriveKey(keySalt, secret, algorithm), algorithm });
+    for (const algorithm of algorithms)
+      candidates.push({ key: deriveKey(keySalt, secret, algorithm), algorithm });
   });
   return (signed) => {
     const sep = signed.lastIndexOf(':');

@@ -17,12 +17,14 @@ export function parseNetworks(cidrs: readonly string[]): NetworkSet | string {
       continue;
     }
     const prefix = Number(bits);
-    if (!/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) return `${cidr} has an invalid prefix length`;
+    if (!/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128))
+      return `${cidr} has an invalid prefix length`;
     list.addSubnet(address, prefix, type);
   }
   return {
     has(address) {
-      const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+      const plain =
+        address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
       const family = isIP(plain);
       return family !== 0 && list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
     },

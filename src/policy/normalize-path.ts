@@ -5,7 +5,9 @@
  * slashes, remove `.` and `..` segments. Encoded separators (`%2F`, `%5C`), backslashes and control
  * characters make a path ambiguous: different hops would route it differently, so it is refused.
  */
-export type NormalizedPath = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly why: string };
+export type NormalizedPath =
+  | { readonly ok: true; readonly path: string }
+  | { readonly ok: false; readonly why: string };
 
 const MAX_PATH_LENGTH = 8192;
 
@@ -16,7 +18,6 @@ export function normalizePath(raw: string): NormalizedPath {
   const hash = path.indexOf('#');
   if (hash !== -1) path = path.slice(0, hash);
   if (!path.startsWith('/')) return { ok: false, why: 'path must start with /' };
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
   if (/[\\\x00-\x1f\x7f]/.test(path)) return { ok: false, why: 'backslash or control character in path' };
   let decoded = '';
   for (let i = 0; i < path.length; i++) {

@@ -47,7 +47,10 @@ export function policyProblems(config: Config['policy']): string[] {
   return problems;
 }
 
-function compileRule(rule: PolicyRule, index: number): { test(request: RequestFacts): boolean; match: Match } {
+function compileRule(
+  rule: PolicyRule,
+  index: number,
+): { test(request: RequestFacts): boolean; match: Match } {
   const methods = rule.methods ? new Set(rule.methods) : null;
   const hosts = rule.hosts?.map(hostMatcher) ?? null;
   const path = rule.path ? pathMatcher(rule.path) : null;

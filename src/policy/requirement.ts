@@ -17,7 +17,8 @@ export type Requirement =
   | { readonly kind: 'kube-group'; readonly name: string };
 
 export function parseRequirement(text: string): Requirement {
-  if (text === 'public' || text === 'authenticated' || text === 'staff' || text === 'superuser') return { kind: text };
+  if (text === 'public' || text === 'authenticated' || text === 'staff' || text === 'superuser')
+    return { kind: text };
   if (text.startsWith('group:')) return { kind: 'group', name: text.slice('group:'.length) };
   if (text.startsWith('perm:')) return { kind: 'perm', permission: text.slice('perm:'.length) };
   if (text.startsWith('kube-group:')) return { kind: 'kube-group', name: text.slice('kube-group:'.length) };
@@ -30,7 +31,9 @@ export function parseRequirement(text: string): Requirement {
   throw new Error(`unknown requirement ${text}`); // The schema rejects these before we get here.
 }
 
-export type RequirementAnswer = { readonly allowed: true } | { readonly allowed: false; readonly reason: Reason };
+export type RequirementAnswer =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly reason: Reason };
 
 const yes: RequirementAnswer = { allowed: true };
 const no = (reason: Reason): RequirementAnswer => ({ allowed: false, reason });
@@ -45,7 +48,9 @@ export async function satisfies(requirement: Requirement, principal: Principal):
   if (principal.kind === 'kube') {
     switch (requirement.kind) {
       case 'serviceaccount':
-        return requirement.username === null || requirement.username === principal.username ? yes : no('kube_not_allowed');
+        return requirement.username === null || requirement.username === principal.username
+          ? yes
+          : no('kube_not_allowed');
       case 'kube-group':
         return principal.groups.includes(requirement.name) ? yes : no('kube_not_allowed');
       default:

@@ -30,11 +30,17 @@ const html = (status: number, body: string, extra: Record<string, string> = {}):
 });
 
 /** Identity headers for the upstream on allow; empty values are left out. */
-export async function identityHeaders(result: PipelineResult, names: Config['headers']): Promise<Record<string, string>> {
+export async function identityHeaders(
+  result: PipelineResult,
+  names: Config['headers'],
+): Promise<Record<string, string>> {
   const principal = result.principal;
   if (!principal) return {};
   if (principal.kind === 'kube') {
-    return { [names.user]: principal.username, ...(principal.groups.length ? { [names.groups]: principal.groups.join(',') } : {}) };
+    return {
+      [names.user]: principal.username,
+      ...(principal.groups.length ? { [names.groups]: principal.groups.join(',') } : {}),
+    };
   }
   const identity = principal.identity;
   const groups = await identity.groups();
@@ -50,7 +56,11 @@ export async function identityHeaders(result: PipelineResult, names: Config['hea
  * redirect browser navigations to the Django login, answer API clients with JSON, and show a 403
  * page naming the user and the rule. Failures are 503, never an allow.
  */
-export function denialAnswer(result: PipelineResult, request: OriginalRequest, options: AnswerOptions): Answer {
+export function denialAnswer(
+  result: PipelineResult,
+  request: OriginalRequest,
+  options: AnswerOptions,
+): Answer {
   const browser = isBrowserNavigation(request);
   const body = { decision: result.decision, reason: result.reason, rule: result.match?.rule ?? null };
   if (result.decision === 'error') {
@@ -78,7 +88,15 @@ export function denialAnswer(result: PipelineResult, request: OriginalRequest, o
         : result.principal?.kind === 'kube'
           ? result.principal.username
           : 'an unknown user';
-    return html(403, forbiddenPage(who, result.match?.rule ?? 'path check', result.match?.requirementText ?? 'a canonical path', result.reason));
+    return html(
+      403,
+      forbiddenPage(
+        who,
+        result.match?.rule ?? 'path check',
+        result.match?.requirementText ?? 'a canonical path',
+        result.reason,
+      ),
+    );
   }
   return json(403, body);
 }

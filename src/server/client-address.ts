@@ -5,7 +5,11 @@ import type { NetworkSet } from '../policy/networks.ts';
  * from the right and stop at the first hop that is not trusted. Taking the leftmost entry would let
  * any client choose its own address.
  */
-export function clientAddress(peer: string | undefined, forwardedFor: string | undefined, trusted: NetworkSet | null): string | null {
+export function clientAddress(
+  peer: string | undefined,
+  forwardedFor: string | undefined,
+  trusted: NetworkSet | null,
+): string | null {
   const remote = peer ? stripMapped(peer) : null;
   if (!remote || !trusted || !forwardedFor || !trusted.has(remote)) return remote;
   const hops = forwardedFor

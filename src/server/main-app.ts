@@ -26,25 +26,31 @@ export function createMainApp(deps: MainAppDeps): Koa {
   app.silent = true; // errors are logged by the composition root's handler, with secrets scrubbed
   const router = new Router();
 
-  const decideWith = (extract: Extract): Koa.Middleware => async (ctx) => {
-    const started = performance.now();
-    const original = extract(subRequest(ctx), deps.trustedProxies);
-    if (typeof original === 'string') {
-      // A sub-request that doesn't say what it is for is refused; 403 is one of nginx's two codes.
-      send(ctx, { status: 403, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original })}\n` });
-      return;
-    }
-    const result = await deps.pipeline(original);
-    deps.observe(original, result, (performance.now() - started) / 1000);
-    if (result.decision === 'allow') {
-      ctx.status = 200;
-      ctx.set(await identityHeaders(result, deps.answers.headerNames));
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = '';
-      return;
-    }
-    send(ctx, denialAnswer(result, original, deps.answers));
-  };
+  const decideWith =
+    (extract: Extract): Koa.Middleware =>
+    async (ctx) => {
+      const started = performance.now();
+      const original = extract(subRequest(ctx), deps.trustedProxies);
+      if (typeof original === 'string') {
+        // A sub-request that doesn't say what it is for is refused; 403 is one of nginx's two codes.
+        send(ctx, {
+          status: 403,
+          headers: { 'Content-Type': 'application/json; charset=utf-8' },
+          body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original })}\n`,
+        });
+        return;
+      }
+      const result = await deps.pipeline(original);
+      deps.observe(original, result, (performance.now() - started) / 1000);
+      if (result.decision === 'allow') {
+        ctx.status = 200;
+        ctx.set(await identityHeaders(result, deps.answers.headerNames));
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = '';
+        return;
+      }
+      send(ctx, denialAnswer(result, original, deps.answers));
+    };
 
   router.all('/_flowergate/auth/nginx', decideWith(extractNginx));
   router.all('/_flowergate/auth/forward', decideWith(extractForward));
@@ -65,7 +71,11 @@ export function createMainApp(deps: MainAppDeps): Koa {
       deps.trustedProxies,
     );
     if (typeof base === 'string') {
-      send(ctx, { status: 400, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: `${JSON.stringify({ error: base })}\n` });
+      send(ctx, {
+        status: 400,
+        headers: { 'Content-Type': 'application/json; charset=utf-8' },
+        body: `${JSON.stringify({ error: base })}\n`,
+      });
       return;
     }
     const result = await deps.pipeline(base);
@@ -102,7 +112,11 @@ export function createMainApp(deps: MainAppDeps): Koa {
   router.get('/_flowergate/sign_in', (ctx) => {
     const login = deps.answers.loginUrl;
     if (!login) {
-      send(ctx, { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'FLOWERGATE_DJANGO_LOGIN_URL is not set\n' });
+      send(ctx, {
+        status: 404,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+        body: 'FLOWERGATE_DJANGO_LOGIN_URL is not set\n',
+      });
       return;
     }
     const url = new URL(login);
@@ -116,7 +130,10 @@ export function createMainApp(deps: MainAppDeps): Koa {
   app.use(async (ctx, next) => {
     if (ctx.path.startsWith('/_flowergate/')) {
       ctx.status = 404;
-      ctx.body = { error: 'not_found', detail: 'reserved prefix /_flowergate/: see the README for the endpoints' };
+      ctx.body = {
+        error: 'not_found',
+        detail: 'reserved prefix /_flowergate/: see the README for the endpoints',
+      };
       return;
     }
     if (deps.fallback) return deps.fallback(ctx, next);

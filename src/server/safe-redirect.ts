@@ -5,7 +5,9 @@ import { hostname } from '../policy/policy.ts';
  * plain absolute path (which stays on the current host). Refuses `//evil.example`, `/\evil`,
  * `javascript:`, userinfo tricks, control characters and encoded variants of these.
  */
-export function createRedirectCheck(allowedHosts: readonly string[]): (target: string, currentHost: string) => string | null {
+export function createRedirectCheck(
+  allowedHosts: readonly string[],
+): (target: string, currentHost: string) => string | null {
   const exact = new Set<string>();
   const suffixes: string[] = [];
   for (const host of allowedHosts.map((h) => h.toLowerCase())) {
@@ -16,7 +18,6 @@ export function createRedirectCheck(allowedHosts: readonly string[]): (target: s
 
   return (target, currentHost) => {
     if (target.length > 4096) return null;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are refused
     if (/[\\\x00-\x20\x7f]/.test(target)) return null;
     let decoded: string;
     try {
@@ -24,8 +25,8 @@ export function createRedirectCheck(allowedHosts: readonly string[]): (target: s
     } catch {
       return null;
     }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are refused
-    if (/[\\\x00-\x1f\x7f]/.test(decoded) || decoded.startsWith('//') || decoded.startsWith('/\\')) return null;
+    if (/[\\\x00-\x1f\x7f]/.test(decoded) || decoded.startsWith('//') || decoded.startsWith('/\\'))
+      return null;
     if (target.startsWith('/')) return target.startsWith('//') ? null : target;
     let url: URL;
     try {

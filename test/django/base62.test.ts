@@ -20,6 +20,11 @@ test('bounds absurd timestamps instead of computing them', (t) => {
 
 test('encode and decode are inverse for timestamps', (t) => {
   t.notThrows(() =>
-    fc.assert(fc.property(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), (n) => base62Decode(base62Encode(n)) === BigInt(n))),
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+        (n) => base62Decode(base62Encode(n)) === BigInt(n),
+      ),
+    ),
   );
 });

@@ -51,7 +51,8 @@ const fixtures: Fixture[] = existsSync(root)
   : [];
 
 if (fixtures.length === 0) {
-  const why = 'no real-Django fixtures in .cache/fixtures: run `npm test` (it generates them) with python3-django installed';
+  const why =
+    'no real-Django fixtures in .cache/fixtures: run `npm test` (it generates them) with python3-django installed';
   if (process.env['CI'] === 'true') {
     test('real-Django fixtures exist', (t) => t.fail(why));
   } else {
@@ -107,8 +108,14 @@ for (const fixture of fixtures) {
           output += chunk.toString();
         });
         stdin.end(cases.map((c) => `${c.cookieHeader}\n`).join(''));
-        const code = await runCheck({ at, cookieHeaders: [] }, { env: scenario.env, stdin, stdout, stderr: quiet() });
-        const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+        const code = await runCheck(
+          { at, cookieHeaders: [] },
+          { env: scenario.env, stdin, stdout, stderr: quiet() },
+        );
+        const lines = output
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
         t.is(lines.length, cases.length, `one line per cookie at ${at}`);
         cases.forEach((c, i) => {
           const line = lines[i]!;
@@ -117,18 +124,27 @@ for (const fixture of fixtures) {
           t.is(line['userId'], c.django.authenticated ? c.django.userId : null, `${c.name}: userId`);
           t.is(line['allowed'], allowed, `${c.name}: allowed (${String(line['reason'])})`);
         });
-        t.is(code, cases.every((c) => c.django.authenticated && c.django.isActive && c.django.isSuperuser) ? 0 : 1);
+        t.is(
+          code,
+          cases.every((c) => c.django.authenticated && c.django.isActive && c.django.isSuperuser) ? 0 : 1,
+        );
       }
     });
   }
   const first = fixture.scenarios[0];
-  const sample = first?.cases.find((c) => c.django.authenticated && c.django.isSuperuser && c.django.isActive);
+  const sample = first?.cases.find(
+    (c) => c.django.authenticated && c.django.isSuperuser && c.django.isActive,
+  );
   if (first && sample) {
     test(`Django ${fixture.django} on ${fixture.database}: the flowergate check command allows a superuser's cookie`, (t) => {
-      const run = spawnSync(process.execPath, ['src/cli.ts', 'check', '--at', sample.at, '--cookie-header', sample.cookieHeader], {
-        env: { ...process.env, ...first.env },
-        encoding: 'utf8',
-      });
+      const run = spawnSync(
+        process.execPath,
+        ['src/cli.ts', 'check', '--at', sample.at, '--cookie-header', sample.cookieHeader],
+        {
+          env: { ...process.env, ...first.env },
+          encoding: 'utf8',
+        },
+      );
       t.is(run.status, 0, run.stderr);
       const line = JSON.parse(run.stdout.trim()) as Record<string, unknown>;
       t.is(line['allowed'], true);

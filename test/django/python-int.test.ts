@@ -16,7 +16,21 @@ const accepted: [unknown, bigint][] = [
   [false, 0n],
   ['123456789012345678901234567890', 123456789012345678901234567890n],
 ];
-const invalid: unknown[] = ['1.0', 'abc', '', ' ', '1__0', '_1', '1_', '0x10', [], {}, Number.NaN, Number.POSITIVE_INFINITY, '1 2'];
+const invalid: unknown[] = [
+  '1.0',
+  'abc',
+  '',
+  ' ',
+  '1__0',
+  '_1',
+  '1_',
+  '0x10',
+  [],
+  {},
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  '1 2',
+];
 
 for (const [value, expected] of accepted) {
   test(`int(${show(value)}) is ${expected}`, (t) => {

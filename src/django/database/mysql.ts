@@ -2,8 +2,8 @@ import mysql from 'mysql2/promise';
 import type { DatabaseTarget } from '../../config/database-url.ts';
 import type { DjangoConfig } from '../../config/schema.ts';
 import { FlowergateError } from '../../errors.ts';
-import { toUser } from './sqlite.ts';
 import { buildQueries, permissionParams } from './sql.ts';
+import { toUser } from './sqlite.ts';
 import type { DjangoDatabase, UserKey } from './store.ts';
 
 export interface MysqlOptions {
@@ -40,7 +40,10 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase {
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new FlowergateError('STORE_TIMEOUT', `MySQL query took longer than ${options.timeoutMs} ms`)),
+          () =>
+            reject(
+              new FlowergateError('STORE_TIMEOUT', `MySQL query took longer than ${options.timeoutMs} ms`),
+            ),
           options.timeoutMs,
         );
       });
@@ -61,7 +64,10 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase {
   return {
     kind: 'mysql',
     async findSession(sessionKey, now) {
-      const [row] = await query<{ session_data: string; live: number | string }>('session', [now, sessionKey]);
+      const [row] = await query<{ session_data: string; live: number | string }>('session', [
+        now,
+        sessionKey,
+      ]);
       return row ? { data: String(row.session_data), live: Number(row.live) === 1 } : null;
     },
     async findUser(key: UserKey) {

@@ -2,8 +2,8 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../../config/database-url.ts';
 import type { DjangoConfig } from '../../config/schema.ts';
 import { FlowergateError } from '../../errors.ts';
-import { toUser } from './sqlite.ts';
 import { buildQueries, permissionParams } from './sql.ts';
+import { toUser } from './sqlite.ts';
 import type { DjangoDatabase, UserKey } from './store.ts';
 
 export interface PostgresOptions {
@@ -30,12 +30,18 @@ export function createPostgresDatabase(options: PostgresOptions): DjangoDatabase
     query_timeout: options.timeoutMs + 250,
     idleTimeoutMillis: 30_000,
     application_name: 'flowergate',
-    ssl: sslmode && sslmode !== 'disable' ? { rejectUnauthorized: sslmode === 'verify-full' || sslmode === 'verify-ca' } : undefined,
+    ssl:
+      sslmode && sslmode !== 'disable'
+        ? { rejectUnauthorized: sslmode === 'verify-full' || sslmode === 'verify-ca' }
+        : undefined,
   });
   // An idle client's error must not crash the process; the next query reports it.
   pool.on('error', () => {});
 
-  const query = async <T extends pg.QueryResultRow>(name: keyof typeof queries, values: unknown[]): Promise<T[]> => {
+  const query = async <T extends pg.QueryResultRow>(
+    name: keyof typeof queries,
+    values: unknown[],
+  ): Promise<T[]> => {
     try {
       const result = await pool.query<T>({ name: `flowergate_${name}`, text: queries[name], values });
       return result.rows;

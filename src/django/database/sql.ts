@@ -15,12 +15,19 @@ export interface Queries {
  * dialect; placeholders are `?` (SQLite, MySQL) or `$n` (PostgreSQL).
  */
 export function buildQueries(dialect: SqlDialect, config: DjangoConfig): Queries {
-  const q = (name: string) => (dialect === 'mysql' ? `\`${name.replaceAll('`', '``')}\`` : `"${name.replaceAll('"', '""')}"`);
+  const q = (name: string) =>
+    dialect === 'mysql' ? `\`${name.replaceAll('`', '``')}\`` : `"${name.replaceAll('"', '""')}"`;
   const p = (n: number) => (dialect === 'postgres' ? `$${n}` : '?');
   const m = config.userModel;
-  const optional = (column: string | null, alias: string) => (column ? `${q(column)} AS ${alias}` : `NULL AS ${alias}`);
+  const optional = (column: string | null, alias: string) =>
+    column ? `${q(column)} AS ${alias}` : `NULL AS ${alias}`;
   const nowCast = dialect === 'postgres' ? (config.useTz ? '::timestamptz' : '::timestamp') : '';
-  const pkParam = dialect === 'postgres' && m.pkType === 'int' ? `${p(1)}::bigint` : dialect === 'postgres' && m.pkType === 'uuid' ? `${p(1)}::uuid` : p(1);
+  const pkParam =
+    dialect === 'postgres' && m.pkType === 'int'
+      ? `${p(1)}::bigint`
+      : dialect === 'postgres' && m.pkType === 'uuid'
+        ? `${p(1)}::uuid`
+        : p(1);
   return {
     // Django's own filter is session_key = key AND expire_date > now; selecting the comparison instead
     // tells "expired" apart from "unknown". Positional `?` parameters: (now, key); PostgreSQL: $1 key, $2 now.
@@ -49,7 +56,12 @@ export function buildQueries(dialect: SqlDialect, config: DjangoConfig): Queries
 }
 
 /** Parameters for the permission query, in placeholder order. */
-export function permissionParams(dialect: SqlDialect, userId: string, appLabel: string, codename: string): string[] {
+export function permissionParams(
+  dialect: SqlDialect,
+  userId: string,
+  appLabel: string,
+  codename: string,
+): string[] {
   return dialect === 'postgres' ? [appLabel, codename, userId] : [appLabel, codename, userId, userId];
 }
 

@@ -52,7 +52,9 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
     kind: 'sqlite',
     findSession: (sessionKey, now) =>
       run((): SessionRow | null => {
-        const row = prepared().session.get(now, sessionKey) as { session_data: string; live: number } | undefined;
+        const row = prepared().session.get(now, sessionKey) as
+          | { session_data: string; live: number }
+          | undefined;
         return row ? { data: String(row.session_data), live: row.live === 1 } : null;
       }),
     findUser: (key: UserKey) =>
@@ -63,7 +65,10 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
     groupNames: (userId) =>
       run(() => (prepared().groups.all(userId) as { name: string }[]).map((row) => String(row.name))),
     hasPermission: (userId, appLabel, codename) =>
-      run(() => prepared().permission.get(...permissionParams('sqlite', userId, appLabel, codename)) !== undefined),
+      run(
+        () =>
+          prepared().permission.get(...permissionParams('sqlite', userId, appLabel, codename)) !== undefined,
+      ),
     ping: () =>
       run(() => {
         prepared().ping.all();

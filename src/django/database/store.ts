@@ -19,7 +19,9 @@ export interface SessionRow {
 }
 
 /** A primary key already parsed the way Django's field parses it, in the form the database stores. */
-export type UserKey = { readonly kind: 'int'; readonly value: bigint } | { readonly kind: 'text'; readonly value: string };
+export type UserKey =
+  | { readonly kind: 'int'; readonly value: bigint }
+  | { readonly kind: 'text'; readonly value: string };
 
 export interface DjangoDatabase {
   readonly kind: 'sqlite' | 'postgres' | 'mysql';

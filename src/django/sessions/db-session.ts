@@ -16,6 +16,8 @@ export function createDbSessionLoader(config: DjangoConfig, database: DjangoData
     if (!row) return { ok: false, reason: 'no_session' };
     if (!row.live) return { ok: false, reason: 'expired' };
     const decoded = decode(row.data);
-    return decoded.ok ? { ok: true, data: decoded.data } : { ok: false, reason: decoded.reason === 'expired' ? 'bad_payload' : decoded.reason };
+    return decoded.ok
+      ? { ok: true, data: decoded.data }
+      : { ok: false, reason: decoded.reason === 'expired' ? 'bad_payload' : decoded.reason };
   };
 }

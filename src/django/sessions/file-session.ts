@@ -30,18 +30,23 @@ export function createFileSessionLoader(config: DjangoConfig): SessionLoader {
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { ok: false, reason: 'no_session' };
-      throw new FlowergateError('STORE_UNAVAILABLE', `cannot read session file in ${config.sessionFilePath}: ${code ?? 'error'}`, {
-        cause: error,
-      });
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')
+        return { ok: false, reason: 'no_session' };
+      throw new FlowergateError(
+        'STORE_UNAVAILABLE',
+        `cannot read session file in ${config.sessionFilePath}: ${code ?? 'error'}`,
+        {
+          cause: error,
+        },
+      );
     }
     // Django opens the file as ASCII; anything else raises out of load().
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: checking for bytes above 0x7f
     if (/[^\x00-\x7f]/.test(text)) return { ok: false, reason: 'bad_payload' };
     if (text === '') return { ok: true, data: {} };
     const decoded = decode(text);
     // Django carries on with an empty dict; the user is anonymous whatever the expiry says.
-    if (!decoded.ok) return { ok: false, reason: decoded.reason === 'expired' ? 'bad_payload' : decoded.reason };
+    if (!decoded.ok)
+      return { ok: false, reason: decoded.reason === 'expired' ? 'bad_payload' : decoded.reason };
     const expired = isExpired(decoded.data['_session_expiry'], pythonMtimeMicros(mtimeNs), at, config);
     if (expired === 'crash') return { ok: false, reason: 'bad_payload' };
     if (expired) return { ok: false, reason: 'expired' };
@@ -54,7 +59,12 @@ export function createFileSessionLoader(config: DjangoConfig): SessionLoader {
  * `days * 86400 + seconds` of the timedelta, i.e. whole seconds rounded down: less than one second
  * left is expired. A non-datetime `_session_expiry` (an int) is returned as the age itself.
  */
-function isExpired(expiry: unknown, mtimeMicros: number, at: number, config: DjangoConfig): boolean | 'crash' {
+function isExpired(
+  expiry: unknown,
+  mtimeMicros: number,
+  at: number,
+  config: DjangoConfig,
+): boolean | 'crash' {
   let expiryMicros: number;
   if (!expiry) {
     expiryMicros = mtimeMicros + config.sessionCookieAge * 1_000_000;

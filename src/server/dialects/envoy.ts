@@ -1,4 +1,4 @@
-import { type Extract, checkHost, checkUri, commonFields, header, schemeOf } from './dialect.ts';
+import { checkHost, checkUri, commonFields, type Extract, header, schemeOf } from './dialect.ts';
 
 export const ENVOY_PREFIX = '/_flowergate/auth/envoy';
 
@@ -14,5 +14,11 @@ export const extractEnvoy: Extract = (request, trusted) => {
   if (!host) return 'missing or invalid Host';
   if (!uri) return 'missing or invalid original path behind the envoy prefix';
   const scheme = schemeOf(header(h, 'x-forwarded-proto'), request.encrypted ? 'https' : 'http');
-  return { ...commonFields('envoy', request, trusted), method: request.method.toUpperCase(), scheme, host, uri };
+  return {
+    ...commonFields('envoy', request, trusted),
+    method: request.method.toUpperCase(),
+    scheme,
+    host,
+    uri,
+  };
 };

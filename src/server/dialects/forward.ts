@@ -1,4 +1,4 @@
-import { type Extract, checkHost, checkUri, commonFields, header, schemeOf } from './dialect.ts';
+import { checkHost, checkUri, commonFields, type Extract, header, schemeOf } from './dialect.ts';
 
 /** Traefik ForwardAuth and Caddy forward_auth: X-Forwarded-Method/Proto/Host/Uri. */
 export const extractForward: Extract = (request, trusted) => {

@@ -1,4 +1,4 @@
-import { type Extract, checkHost, checkUri, commonFields, header, schemeOf } from './dialect.ts';
+import { checkHost, checkUri, commonFields, type Extract, header, schemeOf } from './dialect.ts';
 
 /**
  * ingress-nginx `auth-url` / nginx `auth_request`: the controller sets X-Original-URL and

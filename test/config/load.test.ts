@@ -1,0 +1,142 @@
+import test from 'ava';
+import { configEnvironmentVariables, loadConfig } from '../../src/config/load.ts';
+import type { FlowergateError } from '../../src/errors.ts';
+
+const base = { FLOWERGATE_DJANGO_SECRET_KEY: 'k'.repeat(50) };
+const failure = (env: Record<string, string>, files: Record<string, string> = {}, file?: string) => {
+  try {
+    loadConfig({
+      env,
+      file,
+      readFile: (path) =>
+        files[path] ??
+        (() => {
+          throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+        })(),
+    });
+  } catch (error) {
+    return error as FlowergateError;
+  }
+  throw new Error('expected the configuration to be rejected');
+};
+
+test('without a secret key, start-up fails naming FLOWERGATE_DJANGO_SECRET_KEY', (t) => {
+  const error = failure({});
+  t.is(error.code, 'CONFIG_INVALID');
+  t.regex(error.message, /FLOWERGATE_DJANGO_SECRET_KEY/);
+});
+
+test('reports every problem at once, each with its path', (t) => {
+  const error = failure({
+    FLOWERGATE_DJANGO_SESSION_ENGINE: 'django.contrib.sessions.backends.cache',
+    FLOWERGATE_CACHE_ALLOW_TTL: 'soon',
+    FLOWERGATE_LISTEN: 'nowhere',
+    FLOWERGATE_DJANGO_VERSION: '2.2',
+    FLOWERGATE_DJANGO_DATABASE_URL: 'oracle://x/y',
+  });
+  for (const expected of [
+    /secretKey/,
+    /sessionEngine.*cached_db/,
+    /FLOWERGATE_CACHE_ALLOW_TTL must be a number/,
+    /listen/,
+    /version/,
+    /databaseUrl/,
+  ]) {
+    t.regex(error.message, expected);
+  }
+});
+
+test('rejects unknown keys in the file and unknown FLOWERGATE_ variables, suggesting the right name', (t) => {
+  const error = failure(
+    { ...base, FLOWERGATE_DJANGO_SECRETKEY: 'x' },
+    { '/c.yaml': 'django:\n  sessionCookeName: x\n' },
+    '/c.yaml',
+  );
+  t.regex(error.message, /did you mean FLOWERGATE_DJANGO_SECRET_KEY/);
+  t.regex(error.message, /django: unknown key "sessionCookeName"/);
+});
+
+test('environment overrides the file, and _FILE reads secrets from files', (t) => {
+  const config = loadConfig({
+    file: '/c.yaml',
+    env: {
+      FLOWERGATE_DJANGO_SECRET_KEY_FILE: '/run/secret',
+      FLOWERGATE_DJANGO_SESSION_COOKIE_NAME: 'fromenv',
+    },
+    readFile: (path) =>
+      ({
+        '/c.yaml': 'django:\n  sessionCookieName: fromfile\n  sessionCookieAge: 60\n',
+        '/run/secret': 's3cret\n',
+      })[path]!,
+  });
+  t.is(config.django.secretKey, 's3cret');
+  t.is(config.django.sessionCookieName, 'fromenv');
+  t.is(config.django.sessionCookieAge, 60);
+});
+
+test('setting both a variable and its _FILE is an error', (t) => {
+  const error = failure({ ...base, FLOWERGATE_DJANGO_SECRET_KEY_FILE: '/x' }, { '/x': 'y' });
+  t.regex(error.message, /either FLOWERGATE_DJANGO_SECRET_KEY or FLOWERGATE_DJANGO_SECRET_KEY_FILE/);
+});
+
+test('parses dj-database-url forms', (t) => {
+  const at = (url: string) =>
+    loadConfig({ env: { ...base, FLOWERGATE_DJANGO_DATABASE_URL: url } }).django.databaseUrl;
+  t.deepEqual(at('sqlite:////srv/db.sqlite3'), { kind: 'sqlite', path: '/srv/db.sqlite3' });
+  t.is((at('sqlite:///db.sqlite3') as { path: string }).path, `${process.cwd()}/db.sqlite3`);
+  t.like(at('postgres://app:p%40ss@db:6432/site?sslmode=require'), {
+    kind: 'postgres',
+    host: 'db',
+    port: 6432,
+    user: 'app',
+    password: 'p@ss',
+    database: 'site',
+  });
+  t.like(at('mysql://root@127.0.0.1/site'), { kind: 'mysql', port: 3306, user: 'root' });
+});
+
+test('Django versions select their rules; dotted engine names are accepted', (t) => {
+  const v = (version: string) =>
+    loadConfig({ env: { ...base, FLOWERGATE_DJANGO_VERSION: version } }).django.version;
+  t.like(v('3.2'), { legacySha1: true, signatureFallbacks: false, hashFallbacks: false });
+  t.like(v('4.1.7'), { legacySha1: false, signatureFallbacks: true, hashFallbacks: false });
+  t.like(v('4.1'), { hashFallbacks: true });
+  t.like(v('6.1'), { signatureFallbacks: true, hashFallbacks: true });
+  const engine = loadConfig({
+    env: { ...base, FLOWERGATE_DJANGO_SESSION_ENGINE: 'django.contrib.sessions.backends.signed_cookies' },
+  });
+  t.is(engine.django.sessionEngine, 'signed_cookies');
+});
+
+test('the loaded configuration is frozen', (t) => {
+  const config = loadConfig({ env: base });
+  t.throws(() => {
+    (config.django as { sessionCookieName: string }).sessionCookieName = 'x';
+  });
+});
+
+test('every configuration leaf has a FLOWERGATE_ variable, including the PRODUCT.md names', (t) => {
+  const names = new Set(configEnvironmentVariables().map((k) => k.name));
+  for (const name of [
+    'FLOWERGATE_DJANGO_SECRET_KEY',
+    'FLOWERGATE_DJANGO_SECRET_KEY_FALLBACKS',
+    'FLOWERGATE_DJANGO_DATABASE_URL',
+    'FLOWERGATE_DJANGO_SESSION_ENGINE',
+    'FLOWERGATE_DJANGO_SESSION_COOKIE_NAME',
+    'FLOWERGATE_DJANGO_SESSION_COOKIE_AGE',
+    'FLOWERGATE_DJANGO_SESSION_FILE_PATH',
+    'FLOWERGATE_DJANGO_AUTHENTICATION_BACKENDS',
+    'FLOWERGATE_DJANGO_VERSION',
+    'FLOWERGATE_DJANGO_LOGIN_URL',
+    'FLOWERGATE_UPSTREAM',
+    'FLOWERGATE_LISTEN',
+    'FLOWERGATE_ADMIN_LISTEN',
+    'FLOWERGATE_CACHE_ALLOW_TTL',
+    'FLOWERGATE_CACHE_DENY_TTL',
+    'FLOWERGATE_TRUSTED_PROXIES',
+    'FLOWERGATE_KUBERNETES_TOKEN_AUTH',
+    'FLOWERGATE_POLICY_DEFAULT',
+  ]) {
+    t.true(names.has(name), name);
+  }
+});

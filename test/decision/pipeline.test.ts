@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { createTtlCache } from '../../src/cache/ttl-cache.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { createCsrfGuard } from '../../src/decision/csrf.ts';
+import { createPipeline } from '../../src/decision/pipeline.ts';
+import type { OriginalRequest } from '../../src/decision/request.ts';
+import { createDemoDatabase } from '../../src/demo/demo-database.ts';
+import { openDatabase } from '../../src/django/database/open-database.ts';
+import { nowMicros } from '../../src/django/instant.ts';
+import { createSessionResolver } from '../../src/django/resolve-session.ts';
+import type { SessionVerdict } from '../../src/django/verdict.ts';
+import { createPolicy } from '../../src/policy/policy.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'fg-pipeline-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+const secret = 'pipeline-test-secret-key-with-enough-length-0123456789';
+const dbPath = join(dir, 'db.sqlite3');
+const keys = createDemoDatabase(
+  dbPath,
+  secret,
+  [
+    { username: 'root', isSuperuser: true, isStaff: true },
+    { username: 'viewer', isSuperuser: false, isStaff: true },
+    { username: 'plain', isSuperuser: false, isStaff: false },
+  ],
+  1000,
+);
+
+const build = (databaseUrl = `sqlite:///${dbPath}`) => {
+  const config = loadConfig({
+    file: 'examples/flower-policy.yaml',
+    env: { FLOWERGATE_DJANGO_SECRET_KEY: secret, FLOWERGATE_DJANGO_DATABASE_URL: databaseUrl },
+  });
+  const database = openDatabase(config);
+  let loads = 0;
+  const resolver = createSessionResolver(config.django, database);
+  const counting = {
+    ...resolver,
+    resolve: (c: string | undefined, at: number) => {
+      loads++;
+      return resolver.resolve(c, at);
+    },
+  };
+  const pipeline = createPipeline({
+    resolver: counting,
+    policy: createPolicy(config.policy),
+    verdictCache: createTtlCache<SessionVerdict>({
+      maxEntries: 100,
+      ttlMs: (v) => (v.kind === 'user' ? 5000 : 1000),
+    }),
+    csrfGuard: createCsrfGuard([]),
+    kube: null,
+    now: nowMicros,
+  });
+  return { pipeline, database, loads: () => loads };
+};
+
+const request = (
+  user: string | null,
+  method: string,
+  uri: string,
+  extra: Partial<OriginalRequest> = {},
+): OriginalRequest => ({
+  dialect: 'forward',
+  requestId: 'test',
+  method,
+  scheme: 'https',
+  host: 'flower.example.com',
+  uri,
+  client: '192.0.2.1',
+  cookie: user ? `csrftoken=x; sessionid=${keys.get(user)}` : undefined,
+  authorization: undefined,
+  accept: 'application/json',
+  xRequestedWith: undefined,
+  origin: method === 'GET' ? undefined : 'https://flower.example.com',
+  referer: undefined,
+  ...extra,
+});
+
+test('the Flower example policy: staff may look, only superusers may act', async (t) => {
+  const { pipeline, database } = build();
+  t.teardown(() => database.close());
+  t.like(await pipeline(request('viewer', 'GET', '/workers')), { decision: 'allow', reason: 'ok' });
+  t.like(await pipeline(request('viewer', 'POST', '/tasks/datatable')), { decision: 'allow' });
+  t.like(await pipeline(request('viewer', 'POST', '/api/worker/shutdown/celery@w1')), {
+    decision: 'forbidden',
+    reason: 'not_superuser',
+  });
+  t.like(await pipeline(request('root', 'POST', '/api/worker/shutdown/celery@w1')), {
+    decision: 'allow',
+    reason: 'ok',
+  });
+  t.like(await pipeline(request('plain', 'GET', '/workers')), { decision: 'forbidden', reason: 'not_staff' });
+  t.like(await pipeline(request(null, 'GET', '/workers')), {
+    decision: 'unauthenticated',
+    reason: 'no_cookie',
+  });
+  t.like(await pipeline(request(null, 'GET', '/healthcheck')), { decision: 'allow', reason: 'public' });
+});
+
+test('path tricks reach the rule they spell, or are refused', async (t) => {
+  const { pipeline, database } = build();
+  t.teardown(() => database.close());
+  for (const uri of [
+    '//api/worker/shutdown/w',
+    '/./api/worker/shutdown/w',
+    '/healthcheck/../api/worker/shutdown/w',
+    '/%61pi/worker/shutdown/w',
+  ]) {
+    t.like(
+      await pipeline(request('viewer', 'POST', uri)),
+      { decision: 'forbidden', reason: 'not_superuser' },
+      uri,
+    );
+  }
+  t.like(await pipeline(request('root', 'POST', '/api%2Fworker/shutdown/w')), {
+    decision: 'forbidden',
+    reason: 'ambiguous_path',
+  });
+  // /healthcheck is public only as itself, not as a prefix trick.
+  t.like(await pipeline(request(null, 'GET', '/healthcheck/../workers')), { decision: 'unauthenticated' });
+});
+
+test('a cross-site POST with a superuser session is refused by the CSRF guard', async (t) => {
+  const { pipeline, database } = build();
+  t.teardown(() => database.close());
+  t.like(await pipeline(request('root', 'POST', '/api/task/revoke/1', { origin: 'https://evil.example' })), {
+    decision: 'forbidden',
+    reason: 'csrf_origin_mismatch',
+  });
+  t.like(await pipeline(request('root', 'POST', '/api/task/revoke/1', { origin: undefined })), {
+    reason: 'csrf_origin_mismatch',
+  });
+});
+
+test('the session verdict is cached: a burst of requests costs one lookup', async (t) => {
+  const { pipeline, database, loads } = build();
+  t.teardown(() => database.close());
+  const results = await Promise.all(
+    Array.from({ length: 50 }, () => pipeline(request('root', 'GET', '/workers'))),
+  );
+  t.true(results.every((r) => r.decision === 'allow'));
+  t.is(loads(), 1);
+  t.is((await pipeline(request('root', 'GET', '/tasks'))).cache, 'hit');
+});
+
+test('a session store that fails is an error (503), never an allow', async (t) => {
+  const { pipeline, database } = build(`sqlite:///${join(dir, 'missing', 'db.sqlite3')}`);
+  t.teardown(() => database.close());
+  const result = await pipeline(request('root', 'GET', '/workers'));
+  t.like(result, { decision: 'error', reason: 'store_unavailable' });
+  t.is(result.error?.constructor.name, 'FlowergateError');
+});
