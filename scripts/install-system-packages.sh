@@ -6,7 +6,7 @@
 set -euo pipefail
 packages=(
   python3-django python3-psycopg2 python3-mysqldb python3-tornado
-  nginx caddy prometheus chromium
+  nginx libnginx-mod-http-set-misc caddy prometheus chromium
   podman buildah runc iptables aardvark-dns fuse-overlayfs slirp4netns uidmap debootstrap
   unzip openssl ca-certificates
 )

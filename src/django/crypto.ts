@@ -24,24 +24,64 @@ export function base64UrlEncode(bytes: Buffer): string {
   return bytes.toString('base64url');
 }
 
+const STANDARD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const TABLE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 64; i++) TABLE[STANDARD.charCodeAt(i)] = i;
+const URLSAFE_TABLE = Int8Array.from(TABLE);
+URLSAFE_TABLE['-'.charCodeAt(0)] = 62;
+URLSAFE_TABLE['_'.charCodeAt(0)] = 63;
+
 /**
- * Python's `urlsafe_b64decode(s + padding)`: characters outside the alphabet are dropped, and the
- * padding is computed from the original length, so some inputs raise. Returns null where Python raises.
+ * CPython's non-strict `binascii.a2b_base64`, as Django's `b64_decode` reaches it (padding added
+ * from the original length, url-safe characters translated): characters outside the alphabet are
+ * skipped, enough `=` ends the input, and a dangling quad raises. Returns null where Python raises.
  */
-export function base64UrlDecode(text: string): Buffer | null {
-  const padded = text + '='.repeat((4 - (text.length % 4)) % 4);
-  const cleaned = padded.replace(/[^A-Za-z0-9\-_=]/g, '');
-  const data = cleaned.replace(/=+$/, '');
-  const padding = cleaned.length - data.length;
-  if (data.includes('=') || data.length % 4 === 1 || (data.length + padding) % 4 !== 0) return null;
-  return Buffer.from(data, 'base64url');
+function pythonBase64(text: string, table: Int8Array): Buffer | null {
+  const input = Buffer.from(text, 'utf8');
+  const out = Buffer.allocUnsafe(Math.ceil((input.length * 3) / 4));
+  let length = 0;
+  let quad = 0;
+  let left = 0;
+  let pads = 0;
+  for (const byte of input) {
+    if (byte === 0x3d) {
+      pads++;
+      if (quad >= 2 && quad + pads >= 4) return out.subarray(0, length);
+      continue;
+    }
+    const value = table[byte]!;
+    if (value < 0) continue;
+    pads = 0;
+    switch (quad) {
+      case 0:
+        left = value;
+        quad = 1;
+        break;
+      case 1:
+        out[length++] = (left << 2) | (value >> 4);
+        left = value & 0x0f;
+        quad = 2;
+        break;
+      case 2:
+        out[length++] = ((left << 4) | (value >> 2)) & 0xff;
+        left = value & 0x03;
+        quad = 3;
+        break;
+      default:
+        out[length++] = ((left << 6) | value) & 0xff;
+        quad = 0;
+    }
+  }
+  return quad === 0 ? out.subarray(0, length) : null;
 }
 
-/** Python's `base64.b64decode` (standard alphabet, non-validating) for the pre-3.1 session format. */
+/** Django's `signing.b64_decode`: url-safe base64 with the padding re-added. */
+export function base64UrlDecode(text: string): Buffer | null {
+  return pythonBase64(text + '='.repeat((4 - (text.length % 4)) % 4), URLSAFE_TABLE);
+}
+
+/** `base64.b64decode` for the pre-3.1 session format (standard alphabet, padding as given). */
 export function base64StandardDecode(text: string): Buffer | null {
-  const cleaned = text.replace(/[^A-Za-z0-9+/=]/g, '');
-  const data = cleaned.replace(/=+$/, '');
-  const padding = cleaned.length - data.length;
-  if (data.includes('=') || data.length % 4 === 1 || (data.length + padding) % 4 !== 0) return null;
-  return Buffer.from(data, 'base64');
+  // `session_data.encode('ascii')` raises on anything else.
+  return /^[\x00-\x7f]*$/.test(text) ? pythonBase64(text, TABLE) : null;
 }

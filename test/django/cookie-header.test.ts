@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readCookie, wsgiCookieHeader } from '../../src/django/cookie-header.ts';
 
-const cases: [string, string | undefined, string | undefined][] = [
+const cases: [string, string, string | undefined][] = [
   ['sessionid=abc12345', 'sessionid', 'abc12345'],
   ['a=1; sessionid=first; b=2; sessionid=last', 'sessionid', 'last'],
   ['  sessionid =  spaced  ; x=y', 'sessionid', 'spaced'],

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FlowerpermsConfig(AppConfig):
+    name = "flowerperms"
+    default_auto_field = "django.db.models.AutoField"
