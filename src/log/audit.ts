@@ -1,0 +1,76 @@
+import type { DecisionKind, Dialect, Reason } from '../decision/labels.ts';
+import type { Logger } from './logger.ts';
+
+export interface AuditEntry {
+  readonly requestId: string;
+  readonly dialect: Dialect;
+  readonly method: string;
+  readonly host: string;
+  /** The request path; any query string is dropped, since query strings can carry tokens. */
+  readonly path: string;
+  /** Client address as resolved through trusted proxies. */
+  readonly client: string;
+  /** Username when the session named a user (or `system:serviceaccount:…`), else null. */
+  readonly user: string | null;
+  readonly decision: DecisionKind;
+  readonly reason: Reason;
+  readonly durationMs: number;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): void;
+}
+
+export interface AuditLogOptions {
+  readonly logger: Logger;
+  /** Share of allow decisions written, 0 to 1. Denials and errors are always written. */
+  readonly allowSampleRate: number;
+  /** Returns a number in [0, 1); injectable for tests. */
+  readonly random?: () => number;
+}
+
+// Every field is client-influenced, so each has a ceiling; a line stays small whatever is sent.
+const MAX_PATH = 512;
+const MAX_HOST = 255;
+const MAX_METHOD = 16;
+const MAX_USER = 150; // Django's username max_length
+const MAX_CLIENT = 64;
+const MAX_REQUEST_ID = 128;
+
+/** One line per decision: who, what, and why, so a refusal can be explained after the fact. */
+export function createAuditLog(options: AuditLogOptions): AuditLog {
+  const logger = options.logger.child({ component: 'audit' });
+  const random = options.random ?? Math.random;
+  const rate = Math.min(1, Math.max(0, options.allowSampleRate));
+  return {
+    record(entry) {
+      const sampled = entry.decision === 'allow' && rate < 1;
+      if (sampled && (rate === 0 || random() >= rate)) return;
+      const line = {
+        requestId: clip(entry.requestId, MAX_REQUEST_ID),
+        dialect: entry.dialect,
+        method: clip(entry.method, MAX_METHOD),
+        host: clip(entry.host, MAX_HOST),
+        path: clip(withoutQuery(entry.path), MAX_PATH),
+        client: clip(entry.client, MAX_CLIENT),
+        user: entry.user === null ? null : clip(entry.user, MAX_USER),
+        decision: entry.decision,
+        reason: entry.reason,
+        durationMs: Math.round(entry.durationMs * 1000) / 1000,
+        // Lets a reader scale sampled allow counts back up.
+        ...(sampled ? { sampleRate: rate } : {}),
+      };
+      if (entry.decision === 'error') logger.warn(line, 'decision');
+      else logger.info(line, 'decision');
+    },
+  };
+}
+
+function withoutQuery(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
+function clip(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…`;
+}
