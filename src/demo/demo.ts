@@ -52,8 +52,12 @@ process.stdout.write(`flowergate demo: Django database ${dbPath}, users "admin" 
 
 `);
 
+// The demo's own settings are not flowergate's: unknown FLOWERGATE_* variables are an error there.
+const inherited = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.startsWith('FLOWERGATE_DEMO_')),
+);
 const child = spawn(process.execPath, [resolve(import.meta.dirname, '../cli.ts'), 'serve'], {
-  env: { ...process.env, ...env },
+  env: { ...inherited, ...env },
   stdio: 'inherit',
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill('SIGTERM'));
