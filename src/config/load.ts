@@ -14,6 +14,12 @@ export interface LoadConfigOptions {
 }
 
 const KEYS: readonly EnvKey[] = envKeys(configSchema);
+/**
+ * Kubernetes injects `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_4180_TCP…` for every Service in the
+ * namespace (service links); a Service named flowergate-… would otherwise make start-up fail.
+ */
+const SERVICE_LINK =
+  /^FLOWERGATE(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 const KNOWN = new Set(KEYS.flatMap((key) => [key.name, `${key.name}_FILE`]).concat([`${ENV_PREFIX}CONFIG`]));
 
 /** All environment variables flowergate understands, for documentation and `--help`. */
@@ -56,7 +62,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
   }
 
   for (const name of Object.keys(options.env)) {
-    if (name.startsWith(ENV_PREFIX) && !KNOWN.has(name)) {
+    if (name.startsWith(ENV_PREFIX) && !KNOWN.has(name) && !SERVICE_LINK.test(name)) {
       problems.push(`${name}: unknown setting${suggest(name)}`);
     }
   }

@@ -140,3 +140,21 @@ test('every configuration leaf has a FLOWERGATE_ variable, including the PRODUCT
     t.true(names.has(name), name);
   }
 });
+
+test('ignores the variables Kubernetes service links inject for a Service named flowergate', (t) => {
+  const config = loadConfig({
+    env: {
+      ...base,
+      FLOWERGATE_SERVICE_HOST: '10.0.0.1',
+      FLOWERGATE_SERVICE_PORT: '4180',
+      FLOWERGATE_SERVICE_PORT_HTTP: '4180',
+      FLOWERGATE_PORT: 'tcp://10.0.0.1:4180',
+      FLOWERGATE_PORT_4180_TCP: 'tcp://10.0.0.1:4180',
+      FLOWERGATE_PORT_4180_TCP_PROTO: 'tcp',
+      FLOWERGATE_METRICS_SERVICE_HOST: '10.0.0.2',
+      FLOWERGATE_METRICS_PORT_9464_TCP_ADDR: '10.0.0.2',
+    },
+  });
+  t.is(config.listen, '0.0.0.0:4180');
+  t.regex(failure({ ...base, FLOWERGATE_PORTS: 'x' }).message, /FLOWERGATE_PORTS: unknown setting/);
+});
