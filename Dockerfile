@@ -1,0 +1,51 @@
+# flowergate container image.
+#
+# Node 24 runs the TypeScript sources directly (type stripping; no build step), so the first stage
+# only installs the production dependencies. The app lives in /app, outside node_modules, where
+# Node allows type stripping. It writes nothing to disk: a read-only root filesystem works (mount
+# an emptyDir on /tmp if you like; flowergate does not need it).
+#
+#   docker build -t flowergate .        # or: scripts/k8s/build-image.sh (podman, offline)
+#   docker run --read-only -p 4180:4180 -p 9464:9464 \
+#     -e FLOWERGATE_DJANGO_SECRET_KEY=… -e FLOWERGATE_DJANGO_DATABASE_URL=postgres://… flowergate
+
+ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# A production-only package.json and lock first: the devDependencies' entries (and their quirks,
+# e.g. platform-specific optional packages a registry does not carry) cannot make `npm ci` fail.
+# The production entries are the committed lock's, unchanged.
+RUN node -e ' \
+      const fs = require("fs"); \
+      const pkg = JSON.parse(fs.readFileSync("package.json", "utf8")); delete pkg.devDependencies; \
+      fs.writeFileSync("package.json", JSON.stringify(pkg)); \
+      const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8")); delete lock.packages[""].devDependencies; \
+      for (const [path, entry] of Object.entries(lock.packages)) if (entry.dev) delete lock.packages[path]; \
+      fs.writeFileSync("package-lock.json", JSON.stringify(lock));' \
+ # --ignore-scripts: no production dependency needs an install script (pure JavaScript only).
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ # Type declarations, source maps and docs are never loaded at run time (about 40 MB, mostly
+ # @kubernetes/client-node's).
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) -delete
+
+FROM ${NODE_IMAGE}
+# npm, npx, corepack and yarn are build tools: not in the runtime image.
+RUN rm -rf /usr/local/lib/node_modules /opt/yarn-* \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY src ./src
+# Numeric, so Kubernetes' runAsNonRoot can verify it; owns nothing in /app (the code is read-only to it).
+USER 1000:1000
+# 4180: forward-auth endpoints and (sidecar mode) the proxy; 9464: /metrics, /healthz, /readyz.
+EXPOSE 4180 9464
+# flowergate drains on SIGTERM (FLOWERGATE_PROXY_SHUTDOWN_TIMEOUT, default 25 s).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "/app/src/cli.ts"]
+CMD ["serve"]

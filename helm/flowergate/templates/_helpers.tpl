@@ -1,0 +1,179 @@
+{{/*
+Names, labels and small decisions shared by the templates.
+*/}}
+
+{{- define "flowergate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The object name prefix: fullnameOverride, or <release>-<chart> unless the release already contains it. */}}
+{{- define "flowergate.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* <fullname>-<suffix>, kept within 63 characters. */}}
+{{- define "flowergate.suffixed" -}}
+{{- $root := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- printf "%s-%s" (include "flowergate.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix }}
+{{- end }}
+
+{{- define "flowergate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "flowergate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flowergate.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The `helm test` pod: deliberately not matched by the Service, PDB or spread selectors. */}}
+{{- define "flowergate.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "flowergate.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+{{- end }}
+
+{{- define "flowergate.labels" -}}
+helm.sh/chart: {{ include "flowergate.chart" . }}
+{{ include "flowergate.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: flowergate
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "flowergate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "flowergate.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "flowergate.secretName" -}}
+{{- default (include "flowergate.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/* registry/repository[:tag][@digest] from an image block; $.Chart.AppVersion as the default tag. */}}
+{{- define "flowergate.imageRef" -}}
+{{- $image := index . 0 }}
+{{- $defaultTag := index . 1 }}
+{{- $repo := ternary (printf "%s/%s" $image.registry $image.repository) $image.repository (ne $image.registry "") }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $repo $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (default $defaultTag $image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "flowergate.image" -}}
+{{- include "flowergate.imageRef" (list .Values.image .Chart.AppVersion) }}
+{{- end }}
+
+{{- define "flowergate.sidecar" -}}
+{{- if eq .Values.mode "sidecar" }}true{{ end }}
+{{- end }}
+
+{{- define "flowergate.replicas" -}}
+{{- if ne .Values.replicaCount nil }}{{ .Values.replicaCount }}{{ else if eq .Values.mode "sidecar" }}1{{ else }}2{{ end }}
+{{- end }}
+
+{{/* The in-cluster address of flowergate's main port. */}}
+{{- define "flowergate.serviceUrl" -}}
+{{- printf "http://%s.%s.svc.cluster.local:%v" (include "flowergate.fullname" .) .Release.Namespace .Values.service.port }}
+{{- end }}
+
+{{/* Flower's public path prefix without surrounding slashes, as --url_prefix wants it. */}}
+{{- define "flowergate.flowerPrefix" -}}
+{{- trimAll "/" .Values.flower.urlPrefix }}
+{{- end }}
+
+{{/* The path the Ingress/HTTPRoute routes in sidecar mode. */}}
+{{- define "flowergate.publicPath" -}}
+{{- $path := index . 0 }}
+{{- $root := index . 1 }}
+{{- if $path }}{{ $path }}{{ else if $root.Values.flower.urlPrefix }}{{ $root.Values.flower.urlPrefix }}{{ else }}/{{ end }}
+{{- end }}
+
+{{/*
+A tri-state switch (true / false / auto). auto is on when the cluster serves the API
+(helm template: pass --api-versions <group/version/Kind>). Renders "true" or nothing.
+*/}}
+{{- define "flowergate.switch" -}}
+{{- $value := index . 0 }}
+{{- $root := index . 1 }}
+{{- $api := index . 2 }}
+{{- if eq (toString $value) "auto" }}
+{{- if $root.Capabilities.APIVersions.Has $api }}true{{ end }}
+{{- else if $value }}true{{ end }}
+{{- end }}
+
+{{- define "flowergate.serviceMonitor" -}}
+{{- if and .Values.metrics.enabled (not .Values.metrics.podMonitor.enabled) }}
+{{- include "flowergate.switch" (list .Values.metrics.serviceMonitor.enabled . "monitoring.coreos.com/v1/ServiceMonitor") }}
+{{- end }}
+{{- end }}
+
+{{- define "flowergate.podMonitor" -}}
+{{- if and .Values.metrics.enabled .Values.metrics.podMonitor.enabled }}true{{ end }}
+{{- end }}
+
+{{- define "flowergate.prometheusRule" -}}
+{{- include "flowergate.switch" (list .Values.metrics.prometheusRule.enabled . "monitoring.coreos.com/v1/PrometheusRule") }}
+{{- end }}
+
+{{- define "flowergate.traefikMiddleware" -}}
+{{- if not (include "flowergate.sidecar" .) }}
+{{- include "flowergate.switch" (list .Values.traefik.middleware.enabled . "traefik.io/v1alpha1/Middleware") }}
+{{- end }}
+{{- end }}
+
+{{- define "flowergate.tokenAuth" -}}
+{{- if (dig "kubernetes" "tokenAuth" false .Values.config) }}true{{ end }}
+{{- end }}
+
+{{- define "flowergate.shutdownTimeout" -}}
+{{- dig "proxy" "shutdownTimeout" 25 .Values.config }}
+{{- end }}
+
+{{- define "flowergate.terminationGracePeriod" -}}
+{{- if ne .Values.terminationGracePeriodSeconds nil }}
+{{- .Values.terminationGracePeriodSeconds }}
+{{- else }}
+{{- add .Values.preStopDelaySeconds (include "flowergate.shutdownTimeout" . | float64 | ceil | int) 5 }}
+{{- end }}
+{{- end }}
+
+{{/* The headers flowergate sets on an allow; ingress controllers copy them to the upstream. */}}
+{{- define "flowergate.identityHeaders" -}}
+{{- $h := dict "user" "X-Auth-Request-User" "email" "X-Auth-Request-Email" "groups" "X-Auth-Request-Groups" }}
+{{- $h = merge (deepCopy (dig "headers" dict .Values.config)) $h }}
+{{- list $h.user $h.email $h.groups | join "," }}
+{{- end }}
+
+{{/* The configuration file: the user's config; the chart-owned keys come from the environment. */}}
+{{- define "flowergate.configFile" -}}
+{{ toYaml .Values.config }}
+{{- end }}
+
+{{/* ingress-nginx external-auth annotations for an Ingress in front of Flower (forward-auth mode). */}}
+{{- define "flowergate.nginxAnnotations" -}}
+nginx.ingress.kubernetes.io/auth-url: {{ printf "%s/_flowergate/auth/nginx" (include "flowergate.serviceUrl" .) | quote }}
+nginx.ingress.kubernetes.io/auth-response-headers: {{ include "flowergate.identityHeaders" . | quote }}
+{{- with (dig "django" "loginUrl" "" .Values.config) }}
+nginx.ingress.kubernetes.io/auth-signin: {{ . | quote }}
+nginx.ingress.kubernetes.io/auth-signin-redirect-param: next
+{{- end }}
+{{- end }}

@@ -1,0 +1,219 @@
+/**
+ * Unit tests of what the chart renders (Helm 4): monitoring, network policy, routes, scaling,
+ * names, NOTES.txt, and a cross-check that flowergate's own config loader accepts the result.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { parse as parseYaml } from 'yaml';
+import { CHART, render, runHelm } from '../../scripts/k8s/helm.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import {
+  ALL_APIS,
+  container,
+  forwardAuth,
+  kinds,
+  one,
+  podSpec,
+  renderWith,
+  sidecar,
+} from './render-helpers.ts';
+
+test('Prometheus Operator objects appear when the API exists, prometheus.io annotations otherwise', async (t) => {
+  const bare = await renderWith(forwardAuth);
+  t.false(kinds(bare).some((k) => k === 'ServiceMonitor' || k === 'PrometheusRule' || k === 'Middleware'));
+  t.is(one(bare, 'Deployment').spec.template.metadata.annotations['prometheus.io/scrape'], 'true');
+  t.is(one(bare, 'Deployment').spec.template.metadata.annotations['prometheus.io/port'], '9464');
+
+  const full = await renderWith(forwardAuth, ALL_APIS);
+  const monitor = one(full, 'ServiceMonitor');
+  t.deepEqual(
+    monitor.spec.endpoints.map((e: { port: string }) => e.port),
+    ['metrics'],
+  );
+  t.is(monitor.spec.selector.matchLabels['app.kubernetes.io/component'], 'metrics');
+  t.is(one(full, 'Deployment').spec.template.metadata.annotations['prometheus.io/scrape'], undefined);
+  t.truthy(one(full, 'Middleware'));
+
+  const pod = await renderWith({ ...forwardAuth, metrics: { podMonitor: { enabled: true } } }, ALL_APIS);
+  t.false(kinds(pod).includes('ServiceMonitor'));
+  t.is(one(pod, 'PodMonitor').spec.podMetricsEndpoints[0].port, 'admin');
+});
+
+test('the PrometheusRule and the dashboard ConfigMap carry the files shipped in the chart', async (t) => {
+  const objects = await renderWith(forwardAuth, ALL_APIS);
+  const rules = parseYaml(readFileSync(join(CHART, 'files/flowergate-rules.yaml'), 'utf8')) as {
+    groups: unknown;
+  };
+  t.deepEqual(one(objects, 'PrometheusRule').spec.groups, rules.groups);
+  const dashboard = one(objects, 'ConfigMap', 'flowergate-dashboard');
+  t.is(dashboard.metadata.labels!['grafana_dashboard'], '1');
+  const json = dashboard.data['flowergate-dashboard.json'];
+  t.deepEqual(
+    JSON.parse(json),
+    JSON.parse(readFileSync(join(CHART, 'files/flowergate-dashboard.json'), 'utf8')),
+  );
+});
+
+test('NetworkPolicy: main port from the ingress peers, admin port from Prometheus, your Flower locked down', async (t) => {
+  const objects = await renderWith({
+    ...forwardAuth,
+    networkPolicy: { flower: { podSelector: { app: 'flower' } } },
+  });
+  const policy = one(objects, 'NetworkPolicy', 'flowergate');
+  t.deepEqual(policy.spec.policyTypes, ['Ingress']);
+  t.deepEqual(
+    policy.spec.ingress.map((r: { ports: { port: string }[] }) => r.ports[0]!.port),
+    ['http', 'admin'],
+  );
+  const flower = one(objects, 'NetworkPolicy', 'flowergate-flower');
+  t.deepEqual(flower.spec.podSelector.matchLabels, { app: 'flower' });
+  t.is(flower.spec.ingress[0].ports[0].port, 5555);
+  const withEgress = one(
+    await renderWith({
+      ...forwardAuth,
+      networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }] },
+    }),
+    'NetworkPolicy',
+  );
+  t.deepEqual(withEgress.spec.policyTypes, ['Ingress', 'Egress']);
+  t.is(withEgress.spec.egress[0].ports[0].port, 53);
+});
+
+test('sidecar HTTPRoute and Envoy Gateway SecurityPolicy point at flowergate', async (t) => {
+  const route = one(
+    await renderWith({
+      ...sidecar,
+      httpRoute: { enabled: true, parentRefs: [{ name: 'gw' }], hostnames: ['flower.example.com'] },
+    }),
+    'HTTPRoute',
+  );
+  t.deepEqual(route.spec.rules.at(-1).matches[0].path, { type: 'PathPrefix', value: '/flower' });
+  t.deepEqual(route.spec.rules.at(-1).backendRefs, [{ name: 'flowergate', port: 4180 }]);
+  const policy = one(
+    await renderWith({
+      ...forwardAuth,
+      envoyGateway: {
+        securityPolicy: {
+          enabled: true,
+          targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'flower' }],
+        },
+      },
+    }),
+    'SecurityPolicy',
+  );
+  t.is(policy.spec.extAuth.http.path, '/_flowergate/auth/envoy');
+  t.false(policy.spec.extAuth.failOpen);
+  t.true(policy.spec.extAuth.headersToExtAuth.includes('cookie'));
+});
+
+test('the helm test pod is not selected by the Service, PDB or NetworkPolicy pod selector, but may pass the policy', async (t) => {
+  const objects = await renderWith(forwardAuth);
+  const testLabels = one(objects, 'Pod').metadata.labels!;
+  const matches = (selector: Record<string, string>) =>
+    Object.entries(selector).every(([k, v]) => testLabels[k] === v);
+  t.false(matches(one(objects, 'Service', 'flowergate').spec.selector));
+  t.false(matches(one(objects, 'PodDisruptionBudget').spec.selector.matchLabels));
+  const policy = one(objects, 'NetworkPolicy');
+  t.false(matches(policy.spec.podSelector.matchLabels));
+  t.true(
+    policy.spec.ingress[0].from.some(
+      (peer: { podSelector?: { matchLabels: Record<string, string> } }) =>
+        peer.podSelector && matches(peer.podSelector.matchLabels),
+    ),
+  );
+});
+
+test('HPA replaces the replica count; PDB and topology spread select the pods', async (t) => {
+  const objects = await renderWith({ ...forwardAuth, autoscaling: { enabled: true } });
+  t.is(one(objects, 'Deployment').spec.replicas, undefined);
+  t.is(one(objects, 'HorizontalPodAutoscaler').spec.minReplicas, 2);
+  const selector = one(objects, 'Deployment').spec.selector.matchLabels;
+  t.deepEqual(one(objects, 'PodDisruptionBudget').spec.selector.matchLabels, selector);
+  for (const c of podSpec(objects).topologySpreadConstraints)
+    t.deepEqual(c.labelSelector.matchLabels, selector);
+});
+
+test('long release names stay within Kubernetes name limits', async (t) => {
+  const objects = await render('helm4', {
+    values: forwardAuth,
+    release: 'a'.repeat(53),
+    apiVersions: ALL_APIS,
+  });
+  for (const o of objects)
+    t.true(o.metadata.name.length <= (o.kind === 'Service' ? 63 : 253), `${o.kind} ${o.metadata.name}`);
+  t.is(new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`)).size, objects.length);
+});
+
+test('NOTES.txt tells each topology what to do next', async (t) => {
+  const notes = async (values: Record<string, unknown>) => {
+    const result = await runHelm('helm4', [
+      'install',
+      'fg',
+      CHART,
+      '-n',
+      'auth',
+      '--dry-run=client',
+      '--set-json',
+      `mode=${JSON.stringify(values['mode'])}`,
+      '--set-json',
+      `secrets=${JSON.stringify(values['secrets'])}`,
+    ]);
+    t.is(result.code, 0, result.stderr);
+    return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+  };
+  const side = await notes(sidecar);
+  t.true(side.includes('127.0.0.1:5555'));
+  t.true(side.includes('helm test fg -n auth'));
+  const fwd = await notes(forwardAuth);
+  t.true(
+    fwd.includes(
+      'nginx.ingress.kubernetes.io/auth-url: "http://fg-flowergate.auth.svc.cluster.local:4180/_flowergate/auth/nginx"',
+    ),
+  );
+  t.true(fwd.includes('/_flowergate/auth/forward'));
+});
+
+/**
+ * The configuration the chart hands to flowergate (ConfigMap file + environment + secret files) is
+ * accepted by the application's own loader, for every CI values file. An unknown FLOWERGATE_*
+ * variable, a misspelled key or a wrong type would throw.
+ */
+const ciFiles = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('-values.yaml'));
+for (const file of ciFiles) {
+  test(`flowergate's config loader accepts what the chart renders for ci/${file}`, async (t) => {
+    const objects = await render('helm4', { valuesFiles: [join(CHART, 'ci', file)], apiVersions: ALL_APIS });
+    const configMap = one(objects, 'ConfigMap', 'flowergate');
+    const secret = objects.find((o) => o.kind === 'Secret');
+    const secretData = (key: string) =>
+      secret
+        ? Buffer.from(secret.data[key] ?? '', 'base64').toString()
+        : key.toLowerCase().includes('url')
+          ? 'postgres://u:p@db/app'
+          : 'existing-secret-value';
+    const gate = container(objects, 'flowergate');
+    const volumes = podSpec(objects).volumes;
+    const files = new Map<string, string>();
+    files.set('/etc/flowergate/config/config.yaml', configMap.data['config.yaml']);
+    for (const item of volumes.find((v: { name: string }) => v.name === 'secrets').secret.items) {
+      files.set(`/etc/flowergate/secrets/${item.path}`, secretData(item.key));
+    }
+    const env: Record<string, string> = {};
+    for (const e of gate.env) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      else if (e.valueFrom?.secretKeyRef && secret?.data[e.valueFrom.secretKeyRef.key])
+        env[e.name] = secretData(e.valueFrom.secretKeyRef.key);
+    }
+    const config = loadConfig({
+      env,
+      readFile: (path) => {
+        const text = files.get(path);
+        if (text === undefined) throw Object.assign(new Error(`ENOENT ${path}`), { code: 'ENOENT' });
+        return text;
+      },
+    });
+    t.is(config.listen, '0.0.0.0:4180');
+    t.is(config.adminListen, '0.0.0.0:9464');
+    t.is(config.upstream === null, !file.startsWith('sidecar'));
+  });
+}
