@@ -36,7 +36,11 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Injectable for tests; opened from the configuration otherwise. */
   readonly database?: DjangoDatabase;
-  readonly kube?: KubeGate | null;
+  /** Service-account authentication, built with the app's metrics; absent unless token auth is on. */
+  readonly createKube?: (deps: {
+    config: Config;
+    metrics: Metrics;
+  }) => (KubeGate & { close(): Promise<void> }) | null;
   readonly registry?: Registry;
   readonly now?: () => number;
   readonly createSidecar?: (deps: SidecarDeps) => Sidecar;
@@ -70,6 +74,7 @@ export function createApp(deps: AppDeps): App {
   const metrics = createMetrics({ registry, version: VERSION });
   const database = observeStore(deps.database ?? openDatabase(config), metrics);
   const resolver = createSessionResolver(config.django, database);
+  const kube = deps.createKube?.({ config, metrics }) ?? null;
   const trusted = config.trustedProxies.length ? parseNetworks(config.trustedProxies) : null;
   if (typeof trusted === 'string') throw new Error(`trustedProxies: ${trusted}`);
 
@@ -88,7 +93,7 @@ export function createApp(deps: AppDeps): App {
     policy: createPolicy(config.policy),
     verdictCache,
     csrfGuard: config.policy.csrfGuard ? createCsrfGuard(config.policy.trustedOrigins) : () => true,
-    kube: deps.kube ?? null,
+    kube,
     now: deps.now ?? nowMicros,
     onCacheResult: (result) => metrics.decisionCache(result),
   });
@@ -151,7 +156,7 @@ export function createApp(deps: AppDeps): App {
     sidecar,
     async close() {
       readiness.stop();
-      await database.close();
+      await Promise.all([database.close(), kube?.close()]);
     },
   };
 }

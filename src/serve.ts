@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.ts';
 import { loadConfig } from './config/load.ts';
 import { configSecrets, summarizeConfig } from './log/config-summary.ts';
@@ -28,11 +28,25 @@ export async function serve(options: ServeOptions): Promise<number> {
     redactKeys: [config.django.sessionCookieName],
   });
   // Loaded only when configured: the Kubernetes client is large, and forward-auth mode needs no proxy.
-  const kube = config.kubernetes.tokenAuth
-    ? (await import('./kube/kube-gate.ts')).createKubeGate({ config: config.kubernetes, logger })
-    : null;
+  let createKube: Parameters<typeof createApp>[0]['createKube'];
+  if (config.kubernetes.tokenAuth) {
+    const { createKubeGate } = await import('./kube/kube-gate.ts');
+    createKube = ({ metrics }) => createKubeGate({ config, metrics });
+  }
   const sidecar = config.upstream ? (await import('./proxy/sidecar.ts')).createSidecarProxy : undefined;
-  const app = createApp({ config, logger, kube, ...(sidecar ? { createSidecar: sidecar } : {}) });
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp({
+      config,
+      logger,
+      ...(createKube ? { createKube } : {}),
+      ...(sidecar ? { createSidecar: sidecar } : {}),
+    });
+  } catch (error) {
+    // e.g. token auth on without a cluster to talk to: say so and stop, as for any configuration error.
+    process.stderr.write(`flowergate: ${(error as Error).message}\n`);
+    return 2;
+  }
 
   const mainServer = createServer(
     { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
@@ -51,17 +65,32 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
+    // Node's close() leaves keep-alive connections open until their idle timeout (65 s), and their
+    // responses still say keep-alive. So after SIGTERM every response says `Connection: close`, and
+    // each connection is closed as soon as its last response is done: clients reconnect elsewhere
+    // instead of reusing a connection that is about to go, and the process exits once work is done.
+    const open = new Set<ServerResponse>();
+    mainServer.prependListener('request', (_req, res: ServerResponse) => {
+      if (stopping) res.shouldKeepAlive = false;
+      open.add(res);
+      res.once('close', () => {
+        open.delete(res);
+        if (stopping) setImmediate(() => mainServer.closeIdleConnections());
+      });
+    });
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down: readiness off, draining in-flight requests');
       app.readiness.markShuttingDown();
+      for (const res of open) if (!res.headersSent) res.shouldKeepAlive = false;
       const deadline = config.proxy.shutdownTimeout * 1000;
       const closed = new Promise<void>((done) => mainServer.close(() => done()));
       mainServer.closeIdleConnections();
+      // The drain closes open WebSockets at the deadline itself; the margin lets it do so before we cut everything.
       await Promise.race([
         Promise.all([closed, app.sidecar?.drain(deadline)]),
-        new Promise((done) => setTimeout(done, deadline).unref()),
+        new Promise((done) => setTimeout(done, deadline + 1000).unref()),
       ]);
       mainServer.closeAllConnections();
       await new Promise<void>((done) => adminServer.close(() => done()));

@@ -167,26 +167,35 @@ const cache = z
 
 const kubernetes = z
   .strictObject({
-    tokenAuth: z.boolean().default(false),
-    audiences: z.array(z.string().min(1)).default([]),
+    tokenAuth: z
+      .boolean()
+      .default(false)
+      .describe('admit service-account bearer tokens (TokenReview + SubjectAccessReview)'),
+    audiences: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('TokenReview audiences; a token must be issued for one (empty: the API server default)'),
     resourceAttributes: z
       .strictObject({
         namespace: z.string().default(''),
         group: z.string().default('flowergate.io'),
         version: z.string().default('v1'),
         resource: z.string().min(1).default('flower'),
-        subresourceFromPath: z.boolean().default(true),
+        subresourceFromPath: z
+          .boolean()
+          .default(true)
+          .describe('the first path segment after proxy.urlPrefix is the subresource (/api/workers: api)'),
         name: z.string().default(''),
       })
       .nullable()
       .default(null)
       .describe('null: authorize with nonResourceAttributes (the path)'),
-    tokenReviewAllowTtl: seconds.default(120),
-    tokenReviewDenyTtl: seconds.default(30),
-    accessReviewAllowTtl: seconds.default(300),
-    accessReviewDenyTtl: seconds.default(30),
-    cacheMaxEntries: z.number().int().positive().default(10_000),
-    timeout: seconds.positive().default(5),
+    tokenReviewAllowTtl: seconds.default(120).describe('seconds an accepted token is cached'),
+    tokenReviewDenyTtl: seconds.default(30).describe('seconds a refused token is cached'),
+    accessReviewAllowTtl: seconds.default(300).describe('seconds an RBAC allow is cached'),
+    accessReviewDenyTtl: seconds.default(30).describe('seconds an RBAC denial is cached'),
+    cacheMaxEntries: z.number().int().positive().default(10_000).describe('entries per review cache'),
+    timeout: seconds.positive().default(5).describe('seconds one call to the API server may take'),
   })
   .prefault({});
 
@@ -205,10 +214,30 @@ const proxy = z
       .regex(/^(\/[^/?#]+)*$/, 'must be empty or like /flower')
       .default(''),
     stripCookies: z.array(z.string().min(1)).default([]).describe('more cookies never sent upstream'),
-    connectTimeout: seconds.positive().default(5),
-    headersTimeout: seconds.positive().default(60),
-    idleTimeout: seconds.positive().default(120),
+    connectTimeout: seconds.positive().default(5).describe('seconds to open a connection to the upstream'),
+    headersTimeout: seconds
+      .positive()
+      .default(60)
+      .describe('seconds the upstream may take to start answering once the request was sent'),
+    idleTimeout: seconds
+      .positive()
+      .default(120)
+      .describe(
+        'seconds a proxied exchange or WebSocket may stay silent, on either side, before both are closed',
+      ),
     shutdownTimeout: seconds.default(25).describe('fit within terminationGracePeriodSeconds'),
+    maxSockets: z
+      .number()
+      .int()
+      .positive()
+      .max(65_536)
+      .default(128)
+      .describe('connections to the upstream at most; further requests wait (up to connectTimeout) for one'),
+    keepAliveTimeout: seconds
+      .default(4)
+      .describe(
+        "seconds an idle upstream connection is kept for reuse; keep it below the upstream's own (0: no reuse)",
+      ),
   })
   .prefault({});
 
