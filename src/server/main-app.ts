@@ -44,7 +44,16 @@ export function createMainApp(deps: MainAppDeps): Koa {
       deps.observe(original, result, (performance.now() - started) / 1000);
       if (result.decision === 'allow') {
         ctx.status = 200;
-        ctx.set(await identityHeaders(result, deps.answers.headerNames));
+        // Every identity header, empty when unknown (a public path, no email, no groups): a proxy that copies
+        // them then overwrites a client-sent copy. Caddy 2.6's copy_headers would otherwise send its
+        // placeholder text upstream; nginx drops an empty value.
+        const names = deps.answers.headerNames;
+        ctx.set({
+          [names.user]: '',
+          [names.email]: '',
+          [names.groups]: '',
+          ...(await identityHeaders(result, names)),
+        });
         ctx.set('Cache-Control', 'no-store');
         ctx.body = '';
         return;

@@ -10,7 +10,7 @@ export function openDatabase(config: Config): DjangoDatabase {
   const timeoutMs = Math.round(config.storeTimeout * 1000);
   switch (target.kind) {
     case 'sqlite':
-      return createSqliteDatabase({ path: target.path, config: config.django });
+      return createSqliteDatabase({ path: target.path, config: config.django, timeoutMs });
     case 'postgres':
       return createPostgresDatabase({ target, config: config.django, timeoutMs });
     case 'mysql':

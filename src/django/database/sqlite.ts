@@ -8,10 +8,21 @@ export interface SqliteOptions {
   readonly path: string;
   readonly config: DjangoConfig;
   /**
-   * How long a query waits for Django's write lock. node:sqlite is synchronous, so this blocks the
-   * event loop: keep it short and let a busy database answer 503 instead.
+   * How long one attempt waits for Django's write lock. node:sqlite is synchronous, so this blocks the
+   * event loop: keep it short; a busy database is retried without blocking until `timeoutMs`.
    */
   readonly busyTimeoutMs?: number;
+  /** FLOWERGATE_STORE_TIMEOUT: how long a query may keep finding the database locked before it is a 503. */
+  readonly timeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** SQLITE_BUSY or SQLITE_LOCKED (primary codes), from node:sqlite, possibly wrapped while opening. */
+function isBusy(error: unknown): boolean {
+  const cause = error instanceof FlowergateError ? error.cause : error;
+  const code = (cause as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }
 
 /** Django's SQLite database, opened read-only (flowergate never writes). Opened lazily so a missing file heals. */
@@ -23,7 +34,7 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
   const prepared = () => {
     if (!statements) {
       try {
-        db = new DatabaseSync(options.path, { readOnly: true, timeout: options.busyTimeoutMs ?? 200 });
+        db = new DatabaseSync(options.path, { readOnly: true, timeout: options.busyTimeoutMs ?? 50 });
         statements = {
           session: db.prepare(queries.session),
           user: db.prepare(queries.user),
@@ -39,12 +50,23 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
     }
     return statements;
   };
-  const run = <T>(fn: () => T): Promise<T> => {
-    try {
-      return Promise.resolve(fn());
-    } catch (error) {
-      if (error instanceof FlowergateError) return Promise.reject(error);
-      return Promise.reject(unavailable(options.path, error));
+  // Django writes (a login, a session save) lock a rollback-journal database for a moment; a reader that
+  // gives up at once would answer 503 for every other user meanwhile. Retry off the event loop instead.
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const run = async <T>(fn: () => T): Promise<T> => {
+    const deadline = performance.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return fn();
+      } catch (error) {
+        const remaining = deadline - performance.now();
+        if (isBusy(error) && remaining > 0) {
+          await sleep(Math.min(10 * 2 ** attempt, 100, remaining));
+          continue;
+        }
+        if (error instanceof FlowergateError) throw error;
+        throw unavailable(options.path, error);
+      }
     }
   };
 
