@@ -1,0 +1,85 @@
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Config } from '../config/schema.ts';
+import type { Pipeline, PipelineResult } from '../decision/pipeline.ts';
+import type { OriginalRequest } from '../decision/request.ts';
+import type { Logger } from '../log/logger.ts';
+import type { NetworkSet } from '../policy/networks.ts';
+import { type Answer, type AnswerOptions, denialAnswer, identityHeaders } from '../server/answer.ts';
+import type { DecisionObserver } from '../server/main-app.ts';
+import { type Forwarded, proxyRequest } from './original-request.ts';
+import type { RequestHygieneFn } from './request-headers.ts';
+
+export interface GateDeps {
+  readonly pipeline: Pipeline;
+  readonly answers: AnswerOptions;
+  readonly observe: DecisionObserver;
+  readonly trustedProxies: NetworkSet | null;
+  readonly requestHygiene: RequestHygieneFn;
+  readonly headerNames: Config['headers'];
+  readonly logger: Logger;
+}
+
+/** Either flowergate answers the request itself, or it goes upstream with these headers. */
+export type GateOutcome =
+  | { readonly kind: 'answer'; readonly answer: Answer }
+  | {
+      readonly kind: 'proxy';
+      readonly original: OriginalRequest;
+      readonly forwarded: Forwarded;
+      readonly headers: OutgoingHttpHeaders;
+    };
+
+const badRequest = (detail: string): GateOutcome => ({
+  kind: 'answer',
+  answer: {
+    status: 400,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+    body: `${JSON.stringify({ error: 'bad_request', detail })}\n`,
+  },
+});
+
+/**
+ * The decision for a proxied request or WebSocket handshake: the same pipeline, policy and answers as
+ * the forward-auth endpoints (dialect `proxy`), observed once; on allow, the cleaned upstream headers.
+ */
+export function createGate(
+  deps: GateDeps,
+): (req: IncomingMessage, websocket: boolean) => Promise<GateOutcome> {
+  return async (req, websocket) => {
+    const started = performance.now();
+    const parsed = proxyRequest(req, deps.trustedProxies);
+    if (typeof parsed === 'string') return badRequest(parsed);
+    const { original, forwarded } = parsed;
+    const result = await deps.pipeline(original);
+    deps.observe(original, result, (performance.now() - started) / 1000);
+    if (result.decision !== 'allow')
+      return { kind: 'answer', answer: denialAnswer(result, original, deps.answers) };
+
+    let identity: Record<string, string>;
+    try {
+      identity = await identityHeaders(result, deps.headerNames);
+    } catch (error) {
+      // The groups query failed: without the identity the upstream must not be reached (fail closed).
+      deps.logger.error(
+        { err: error, requestId: original.requestId },
+        'identity lookup failed; answered 503',
+      );
+      const failed: PipelineResult = {
+        ...result,
+        decision: 'error',
+        reason: 'store_unavailable',
+        error: error as Error,
+      };
+      return { kind: 'answer', answer: denialAnswer(failed, original, deps.answers) };
+    }
+    const headers = deps.requestHygiene(req.headers, {
+      method: original.method,
+      forwarded,
+      client: original.client,
+      identity,
+      dropAuthorization: result.principal?.kind === 'kube',
+      websocket,
+    });
+    return { kind: 'proxy', original, forwarded, headers };
+  };
+}

@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+import type { OriginalRequest } from '../decision/request.ts';
+import type { NetworkSet } from '../policy/networks.ts';
+import { checkHost, commonFields, header, schemeOf } from '../server/dialects/dialect.ts';
+
+/** Who sent the request and where the browser thinks it is, believing forwarded headers only from trusted proxies. */
+export interface Forwarded {
+  /** The TCP peer (IPv4-mapped addresses unwrapped); null if the socket is already gone. */
+  readonly peer: string | null;
+  /** Whether the peer is one of `trustedProxies`, so its X-Forwarded-* headers count. */
+  readonly trustedPeer: boolean;
+  readonly scheme: 'http' | 'https';
+  /** The public Host (with port, if any) as the browser sent it. */
+  readonly host: string;
+}
+
+/** The proxy dialect: the original request is the request itself. A string says why it cannot be proxied (400). */
+export function proxyRequest(
+  req: IncomingMessage,
+  trusted: NetworkSet | null,
+): { original: OriginalRequest; forwarded: Forwarded } | string {
+  const url = req.url ?? '';
+  // Origin-form only: an absolute-form or `*` target would reach the upstream unlike the path the policy saw.
+  if (!url.startsWith('/') || url.startsWith('//')) return 'the request target must be a path';
+  const peerRaw = req.socket.remoteAddress;
+  const peer = peerRaw ? unmapped(peerRaw) : null;
+  const trustedPeer = peer !== null && trusted?.has(peer) === true;
+  const encrypted = 'encrypted' in req.socket && Boolean(req.socket.encrypted);
+  const own = encrypted ? 'https' : 'http';
+  const forwardedHost = trustedPeer
+    ? checkHost(header(req.headers, 'x-forwarded-host')?.split(',')[0]?.trim())
+    : null;
+  const host = forwardedHost ?? checkHost(req.headers.host);
+  if (!host) return 'missing or invalid Host header';
+  const scheme = trustedPeer ? schemeOf(header(req.headers, 'x-forwarded-proto'), own) : own;
+  const method = (req.method ?? 'GET').toUpperCase();
+  const common = commonFields(
+    'proxy',
+    { method, url, headers: req.headers, peer: peerRaw, encrypted },
+    trusted,
+  );
+  return {
+    original: { ...common, method, scheme, host, uri: url },
+    forwarded: { peer, trustedPeer, scheme, host },
+  };
+}
+
+function unmapped(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,110 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { withoutCookies } from './cookies.ts';
+import { connectionListed, HOP_BY_HOP } from './hop-by-hop.ts';
+import type { Forwarded } from './original-request.ts';
+
+export interface RequestHygiene {
+  /** The Django session cookie and `proxy.stripCookies`: credentials the upstream must never see. */
+  readonly dropCookies: ReadonlySet<string>;
+  /** The configured identity header names (`headers.user/email/groups`). */
+  readonly identityNames: readonly string[];
+}
+
+export interface OutgoingFacts {
+  readonly method: string;
+  readonly forwarded: Forwarded;
+  /** The client address after walking trusted proxies (what X-Real-IP carries). */
+  readonly client: string | null;
+  /** Our identity headers for the allowed principal; empty for public paths. */
+  readonly identity: Readonly<Record<string, string>>;
+  /** Drop `Authorization`: it carried the service-account token flowergate consumed. */
+  readonly dropAuthorization: boolean;
+  /** A WebSocket handshake keeps `Connection: Upgrade` and `Upgrade: websocket`. */
+  readonly websocket: boolean;
+}
+
+/** Forwarding headers a client may only set through a trusted proxy. */
+const FORWARDING = new Set([
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-real-ip',
+]);
+
+/** Underscores and dashes are the same to WSGI/CGI servers (`HTTP_X_AUTH_REQUEST_USER`), so compare both spellings. */
+const canonical = (name: string) => name.toLowerCase().replaceAll('_', '-');
+
+/**
+ * The headers the upstream receives, built from the client's: hop-by-hop fields (and the ones
+ * `Connection` lists) removed, the session cookie and configured cookies removed, client-sent
+ * identity headers removed and ours set, X-Forwarded-* set from what we know and believed only from
+ * trusted proxies. `Host` is kept: the upstream sees the public host, as behind nginx.
+ */
+export function createRequestHygiene(options: RequestHygiene) {
+  const identity = new Set(options.identityNames.map(canonical));
+  return (incoming: IncomingHttpHeaders, facts: OutgoingFacts): OutgoingHttpHeaders => {
+    const listed = connectionListed(incoming.connection);
+    const { forwarded } = facts;
+    const out: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(incoming)) {
+      if (value === undefined) continue;
+      // Node re-frames the body itself: `chunked` stays so it chunks again, and nothing can add a second framing.
+      if (name === 'transfer-encoding') {
+        out[name] = String(value);
+        continue;
+      }
+      if (HOP_BY_HOP.has(name) || listed.has(name) || identity.has(canonical(name))) continue;
+      // Node already answered `100 Continue` to the client; the upstream gets the body without waiting.
+      if (name === 'expect') continue;
+      // Tornado's xheaders mode prefers X-Scheme over X-Forwarded-Proto: never let a client choose it.
+      if (name === 'x-scheme') continue;
+      if (FORWARDING.has(name) && !forwarded.trustedPeer) continue;
+      if (name === 'authorization' && facts.dropAuthorization) continue;
+      out[name] = value;
+    }
+
+    const cookie = withoutCookies(incoming.cookie, options.dropCookies);
+    if (cookie === undefined) delete out.cookie;
+    else out.cookie = cookie;
+
+    // A body-less DELETE/OPTIONS gets an explicit empty body (what http-proxy's own pass did, safely).
+    if (
+      (facts.method === 'DELETE' || facts.method === 'OPTIONS') &&
+      !incoming['content-length'] &&
+      !incoming['transfer-encoding']
+    ) {
+      out['content-length'] = '0';
+    }
+
+    const peer = forwarded.peer ?? '';
+    const previous = forwarded.trustedPeer ? incoming['x-forwarded-for'] : undefined;
+    out['x-forwarded-for'] = previous ? `${previous}, ${peer}` : peer;
+    out['x-forwarded-proto'] = forwarded.scheme;
+    out['x-forwarded-host'] = forwarded.host;
+    if (facts.client) out['x-real-ip'] = facts.client;
+    else delete out['x-real-ip'];
+
+    if (facts.websocket) {
+      out.connection = 'Upgrade';
+      out.upgrade = 'websocket';
+    }
+    for (const [name, value] of Object.entries(facts.identity)) out[name.toLowerCase()] = headerValue(value);
+    return out;
+  };
+}
+
+/**
+ * Django usernames, emails and group names are Unicode; a header carries bytes. Send the UTF-8
+ * bytes (what nginx or a WSGI server passes through, PEP 3333 style) instead of letting Node refuse
+ * the request, and drop control characters so a value can never end the header early.
+ */
+function headerValue(value: string): string {
+  const clean = value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+  return /^[\x20-\x7e\t]*$/.test(clean) ? clean : Buffer.from(clean, 'utf8').toString('latin1');
+}
+
+export type RequestHygieneFn = ReturnType<typeof createRequestHygiene>;
