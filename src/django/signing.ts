@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { base62Decode, base62Encode } from './base62.ts';
 import {
@@ -32,7 +33,7 @@ export type UnsignResult =
  */
 export function createTimestampUnsigner(options: SignerOptions): (signed: string) => UnsignResult {
   const keySalt = `${options.salt}signer`;
-  const candidates: { key: Buffer; algorithm: HashAlgorithm }[] = [];
+  const candidates: { key: KeyObject; algorithm: HashAlgorithm }[] = [];
   options.secrets.forEach((secret, index) => {
     const algorithms = index === 0 ? options.primaryAlgorithms : (['sha256'] as const);
     for (const algorithm of algorithms)
