@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the full test suite talks to: real Django, database drivers for the fixture
 # generator, Tornado (the Flower-like upstream), nginx and Caddy (forward-auth clients), Prometheus
-# (promtool and a scraping server), Chromium (the login flow) and podman (the image test).
+# (promtool and a scraping server), Chromium (the login flow), podman (the image test) and wrk
+# (the load generator of `npm run bench`).
 # Run as root (or with sudo). Safe to run again.
 set -euo pipefail
 packages=(
@@ -9,6 +10,7 @@ packages=(
   nginx libnginx-mod-http-set-misc caddy prometheus chromium
   podman buildah runc iptables aardvark-dns fuse-overlayfs slirp4netns uidmap debootstrap
   unzip openssl ca-certificates
+  wrk
 )
 missing=()
 for p in "${packages[@]}"; do

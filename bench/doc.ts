@@ -1,0 +1,101 @@
+// docs/benchmarks.md, as `npm run bench -- --write` writes it.
+
+export function renderDoc(table: string, environment: string, failures: number, skipped: string[]): string {
+  return `# Benchmarks
+
+flowergate sits on the path of every request to Flower — every static file and every one-second
+poll of every open dashboard tab — so the gate must cost close to nothing. This page is written by
+\`npm run bench -- --write\` (issue 8) and shows the latest run on the machine named below. Every
+row was measured in the same run as its baseline, interleaved with it, and is read as a **ratio**:
+absolute requests/s depend on the machine and on whatever else it was doing.
+
+## Latest run
+
+${environment}
+
+${table}
+
+${failures ? `**${failures} line(s) miss a target** (marked ✗).` : 'Every measured target is met.'}
+${skipped.length ? `\nSkipped:\n${skipped.map((s) => `- ${s}`).join('\n')}\n` : ''}
+## Reading the table
+
+- **req/s** is the median of the runs, with the slowest and fastest run; **p50/p99** are medians of
+  each run's percentiles, from the load generator's per-request latencies.
+- **CPU µs/req** is the CPU time (user + system, from \`/proc/<pid>/stat\`) the server-side processes
+  used during the measured run, divided by the requests served: for rows 1–4 the one server; for
+  row 5 nginx, the auth service and the upstream; for row 6 the proxy and the upstream. Unlike
+  requests/s it hardly changes when other work shares the machine, so the ratio **by CPU** (baseline
+  CPU per request ÷ the row's) is what the requests/s ratio would be on a quiet machine. When the two
+  ratios disagree, the machine was busy.
+- **peak RSS** is the server process's \`VmHWM\`; in parentheses the highest anonymous resident
+  memory (\`RssAnon\`, sampled every 100 ms) — RSS without the Node binary's file pages, which are
+  about 50–60 MiB of every Node process here and are shared between processes.
+- **1b** is not a target: Koa with @koa/router (the framework of flowergate's main port) answering 200
+  with no work at all, so the framework's own cost can be told apart from flowergate's.
+
+## What each row is
+
+1. **ceiling** — a bare \`node:http\` server answering 200 with no body, on the same Node binary,
+   sent the same request bytes as the auth rows (what ingress-nginx sends to \`auth-url\` for a Flower
+   dashboard poll: \`X-Original-URL\`, \`X-Original-Method\`, browser headers and the Django cookies).
+2. **warm decision** — \`GET /_flowergate/auth/nginx\` with one valid superuser session: after the
+   first request the verdict comes from the decision cache (default lifetimes: allow 5 s, deny 1 s).
+3. **cold decision** — the cache is off (\`FLOWERGATE_CACHE_ALLOW_TTL=0\`, \`…_DENY_TTL=0\`) and the
+   requests rotate through thousands of distinct valid sessions of distinct active superusers, made
+   the way Django makes them (signed, zlib-compressed \`session_data\`, \`_auth_user_hash\` of the
+   password column, \`get_random_string\` keys). Each request reads the session row, the user row and
+   the user's groups, checks two HMACs and inflates the payload. SQLite gets Django's schema from
+   \`fixtures/django-schema.sqlite.sql\`; PostgreSQL gets Django's own \`migrate\` (the test project in
+   \`test/support/django/project\`) in a database \`fg_bench\`.
+4. **denial** — every request carries a new random 32-character session key (what an attacker
+   would send to get past the cache): a database miss, a 401 and an audit line each.
+5. **behind nginx** — a real nginx configured as ingress-nginx configures external auth
+   (\`test/support/nginx.ts\`: \`auth_request\`, keep-alive pool to the auth service, one worker) in
+   front of a static upstream, with flowergate as the auth service, against the same nginx with a bare
+   \`node:http\` auth backend that answers 200.
+6. **sidecar** — flowergate in sidecar mode (\`FLOWERGATE_UPSTREAM\`) in front of a static upstream
+   answering 1 KiB, against a minimal \`node:http\` proxy that pipes to the same upstream
+   (\`bench/servers/pipe-proxy.ts\`) and against the upstream hit directly; at 1 connection the line
+   shows the latency flowergate adds. Then a large answer is streamed through each proxy, to a fast
+   reader (memory must not grow more than the pipe proxy's) and to a slow one (backpressure: the
+   proxy must not buffer the answer), while the proxy's RSS is sampled every 20 ms.
+
+## Targets (issue 8)
+
+| row | target |
+|---|---|
+| warm decision vs ceiling | ≥ 0.7× requests/s; p99 ≤ 5 ms at 64 connections |
+| cold decision (SQLite) vs ceiling | ≥ 0.25× |
+| cold decision (PostgreSQL) vs ceiling | ≥ 0.15× |
+| denial path vs ceiling | ≥ 0.7× |
+| behind nginx vs nginx → bare Node backend | ≥ 0.8× |
+| sidecar vs minimal pipe proxy | ≥ 0.75× requests/s; added p50 over the direct upstream at 1 connection ≤ 0.5 ms |
+| peak RSS under any row | ≤ 100 MiB |
+
+The solutions flowergate replaces, measured on this kind of machine (issue 8): nginx
+\`auth_request\` → a Django view checking \`is_superuser\`, ~300–430 requests/s; a Django view
+proxying with \`requests\` (django-proxy), ~200–300 requests/s.
+
+## Reproduce
+
+\`\`\`sh
+sudo apt-get install -y wrk nginx postgresql python3-django python3-psycopg2   # or: sudo bash scripts/install-system-packages.sh
+npm ci
+npm run bench                                     # prints the table (about 10 minutes)
+npm run bench -- --write                          # … and rewrites this page
+npm run bench -- --quick --only warm,denial       # a quick look at some rows
+npm run bench -- --only warm --cpu-prof .prof     # CPU profiles of flowergate, then:
+node bench/profile.ts .prof/flowergate-warm.cpuprofile
+npm run bench -- --only warm --compare-env FLOWERGATE_LOG_ALLOW_SAMPLE_RATE=0   # A/B a setting
+npm run bench -- --only cold-sqlite --compare-src ../before                    # A/B a change
+npm run bench -- --help                           # every option
+\`\`\`
+
+Without \`wrk\` a slower load generator written in Node runs instead (it needs more CPU per request,
+so ratios come out closer to 1, and the report says so); without nginx, or without PostgreSQL and
+Django (\`FLOWERGATE_BENCH_POSTGRES\`, default \`postgres://postgres@127.0.0.1:5432\`, needs the right
+to create the database \`fg_bench\`), those rows are skipped and the output says why and what to
+install. With two or more CPUs the load generator (and the bench process) runs on one and every
+server process on another (\`taskset\`); PostgreSQL's own processes are not pinned.
+`;
+}
