@@ -53,7 +53,7 @@ withPrometheus(
         `--web.listen-address=127.0.0.1:${port}`,
         '--storage.tsdb.retention.time=1h',
       ],
-      { readyPort: port, timeoutMs: 20_000, t },
+      { readyPort: port, timeoutMs: 60_000, t },
     );
     const api = async <T>(path: string): Promise<T> => {
       const response = await fetch(`http://127.0.0.1:${port}/api/v1/${path}`);
@@ -61,8 +61,11 @@ withPrometheus(
     };
 
     let samples: Sample[] = [];
-    for (let deadline = Date.now() + 20_000; Date.now() < deadline; ) {
-      samples = (await api<{ result: Sample[] }>('query?query=flowergate_auth_decisions_total')).result;
+    // Prometheus opens its port before its API answers; on a loaded machine the first scrape is late too.
+    for (let deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      samples = await api<{ result: Sample[] }>('query?query=flowergate_auth_decisions_total')
+        .then((data) => data?.result ?? [])
+        .catch(() => []);
       if (samples.length > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
