@@ -40,11 +40,12 @@ test('any visible-ASCII token round-trips; whitespace inside never does', (t) =>
     unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
     minLength: 1,
   });
-  fc.assert(fc.property(visible, (token) => bearerToken(`Bearer ${token}`) === token));
-  fc.assert(
-    fc.property(visible, visible, fc.constantFrom(' ', '\t', '\n', '\r', '\v'), (a, b, space) => {
-      return bearerToken(`Bearer ${a}${space}${b}`) === null;
-    }),
+  t.notThrows(() => fc.assert(fc.property(visible, (token) => bearerToken(`Bearer ${token}`) === token)));
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(visible, visible, fc.constantFrom(' ', '\t', '\n', '\r', '\v'), (a, b, space) => {
+        return bearerToken(`Bearer ${a}${space}${b}`) === null;
+      }),
+    ),
   );
-  t.pass();
 });

@@ -70,22 +70,23 @@ test('at maxEntries the least recently used entry goes', async (t) => {
 });
 
 test('never holds more than maxEntries, whatever the sequence', async (t) => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.integer({ min: 1, max: 5 }),
-      fc.array(fc.tuple(fc.string({ maxLength: 3 }), fc.boolean(), fc.integer({ min: 0, max: 200 }))),
-      async (maxEntries, steps) => {
-        const { clock, cache, loader } = setup({ maxEntries });
-        for (const [key, ok, seconds] of steps) {
-          clock.advance(seconds);
-          await cache.get(key, loader(key, ok));
-          if (cache.size > maxEntries) return false;
-        }
-        return true;
-      },
+  await t.notThrowsAsync(
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.tuple(fc.string({ maxLength: 3 }), fc.boolean(), fc.integer({ min: 0, max: 200 }))),
+        async (maxEntries, steps) => {
+          const { clock, cache, loader } = setup({ maxEntries });
+          for (const [key, ok, seconds] of steps) {
+            clock.advance(seconds);
+            await cache.get(key, loader(key, ok));
+            if (cache.size > maxEntries) return false;
+          }
+          return true;
+        },
+      ),
     ),
   );
-  t.pass();
 });
 
 test('concurrent lookups of the same key share one call (single flight)', async (t) => {
