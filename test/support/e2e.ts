@@ -17,11 +17,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
 import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { PolicyRule } from '../../src/config/schema.ts';
+import { configSecrets } from '../../src/log/config-summary.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { createSidecarProxy } from '../../src/proxy/sidecar.ts';
 import { type FlowerUpstream, PYTHON, type RecordedRequest } from './flower-upstream.ts';
 import {
   freePort,
@@ -328,11 +331,24 @@ export interface Flowergate {
   stop(): Promise<void>;
 }
 
+/** flowergate in this process: the app itself, and the registry its metrics are in. */
+export interface FlowergateInProcess extends Flowergate {
+  app: App;
+  registry: Registry;
+}
+
+/** `node src/cli.ts serve`: the child process, and the admin port it listens on. */
+export interface FlowergateProcess extends Flowergate {
+  /** `http://127.0.0.1:<admin port>` (`/metrics`, `/healthz`, `/readyz`). */
+  adminUrl: string;
+  proc: ManagedProcess;
+}
+
 export interface FlowergateOptions {
   /** The Django site whose database and login page flowergate uses; null: only `env` configures it. */
   site: DjangoSite | null;
-  /** Configuration file; default examples/flower-policy.yaml. */
-  configFile?: string;
+  /** Configuration file; default examples/flower-policy.yaml; null: none (environment only, as in a container). */
+  configFile?: string | null;
   /** More FLOWERGATE_* settings (they win over the site's). */
   env?: Record<string, string>;
   /** Replaces the file's policy rules (FLOWERGATE_POLICY_RULES). */
@@ -355,24 +371,33 @@ function flowergateEnv(options: FlowergateOptions): Record<string, string> {
   };
 }
 
+const configFileOf = (options: FlowergateOptions) =>
+  options.configFile === null ? undefined : (options.configFile ?? EXAMPLE_POLICY);
+
 export async function startFlowergate(options: FlowergateOptions): Promise<Flowergate> {
   return options.mode === 'process' ? startFlowergateProcess(options) : startFlowergateInProcess(options);
 }
 
-async function startFlowergateInProcess(options: FlowergateOptions): Promise<Flowergate> {
-  const config = loadConfig({ file: options.configFile ?? EXAMPLE_POLICY, env: flowergateEnv(options) });
+/**
+ * flowergate in this process, wired as src/serve.ts wires it: the same server options, the sidecar proxy (and
+ * its WebSocket upgrades) when FLOWERGATE_UPSTREAM is set. No admin server; `registry` has the metrics.
+ */
+export async function startFlowergateInProcess(options: FlowergateOptions): Promise<FlowergateInProcess> {
+  const config = loadConfig({ file: configFileOf(options), env: flowergateEnv(options) });
   const lines: string[] = [];
   const logger = createLogger({
     level: 'info',
     destination: { write: (line: string) => void lines.push(line) },
-    secrets: [config.django.secretKey],
+    secrets: configSecrets(config),
   });
-  const app: App = createApp({ config, logger });
-  // as src/serve.ts creates the main server
+  const registry = new Registry();
+  const app: App = createApp({ config, logger, registry, createSidecar: createSidecarProxy });
   const server: Server = http.createServer(
     { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
     app.main.callback(),
   );
+  server.keepAliveTimeout = 65_000;
+  if (app.sidecar) server.on('upgrade', app.sidecar.handleUpgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -381,8 +406,10 @@ async function startFlowergateInProcess(options: FlowergateOptions): Promise<Flo
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.sidecar?.drain(0);
+      await closed;
       await app.close();
     })();
     return stopping;
@@ -392,18 +419,22 @@ async function startFlowergateInProcess(options: FlowergateOptions): Promise<Flo
     url: `http://127.0.0.1:${port}`,
     port,
     address: `127.0.0.1:${port}`,
+    app,
+    registry,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     stop,
   };
 }
 
-async function startFlowergateProcess(options: FlowergateOptions): Promise<Flowergate> {
+/** `node src/cli.ts serve` on free ports (retried when one is taken meanwhile). */
+export async function startFlowergateProcess(options: FlowergateOptions): Promise<FlowergateProcess> {
+  const file = configFileOf(options);
   for (let attempt = 1; ; attempt++) {
     const [port, adminPort] = [await freePort(), await freePort()];
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      FLOWERGATE_CONFIG: options.configFile ?? EXAMPLE_POLICY,
+      ...(file ? { FLOWERGATE_CONFIG: file } : {}),
       FLOWERGATE_LISTEN: `127.0.0.1:${port}`,
       FLOWERGATE_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
       ...flowergateEnv(options),
@@ -422,6 +453,8 @@ async function startFlowergateProcess(options: FlowergateOptions): Promise<Flowe
         url: `http://127.0.0.1:${port}`,
         port,
         address: `127.0.0.1:${port}`,
+        adminUrl: `http://127.0.0.1:${adminPort}`,
+        proc,
         logs: () =>
           proc
             .stdout()
