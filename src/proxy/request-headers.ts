@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { isEncodedHeaderValue } from '../server/header-value.ts';
 import { withoutCookies } from './cookies.ts';
 import { connectionListed, HOP_BY_HOP } from './hop-by-hop.ts';
 import type { Forwarded } from './original-request.ts';
@@ -15,7 +16,7 @@ export interface OutgoingFacts {
   readonly forwarded: Forwarded;
   /** The client address after walking trusted proxies (what X-Real-IP carries). */
   readonly client: string | null;
-  /** Our identity headers for the allowed principal; empty for public paths. */
+  /** Our identity headers for the allowed principal, as identityHeaders() encodes them; empty for public paths. */
   readonly identity: Readonly<Record<string, string>>;
   /** Drop `Authorization`: it carried the service-account token flowergate consumed. */
   readonly dropAuthorization: boolean;
@@ -92,19 +93,12 @@ export function createRequestHygiene(options: RequestHygiene) {
       out.connection = 'Upgrade';
       out.upgrade = 'websocket';
     }
-    for (const [name, value] of Object.entries(facts.identity)) out[name.toLowerCase()] = headerValue(value);
+    // Already encoded by identityHeaders(); checked again so nothing unencoded can reach Node's writer (which
+    // would throw mid-request) or the upstream.
+    for (const [name, value] of Object.entries(facts.identity))
+      if (isEncodedHeaderValue(value)) out[name.toLowerCase()] = value;
     return out;
   };
-}
-
-/**
- * Django usernames, emails and group names are Unicode; a header carries bytes. Send the UTF-8
- * bytes (what nginx or a WSGI server passes through, PEP 3333 style) instead of letting Node refuse
- * the request, and drop control characters so a value can never end the header early.
- */
-function headerValue(value: string): string {
-  const clean = value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
-  return /^[\x20-\x7e\t]*$/.test(clean) ? clean : Buffer.from(clean, 'utf8').toString('latin1');
 }
 
 export type RequestHygieneFn = ReturnType<typeof createRequestHygiene>;

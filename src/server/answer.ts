@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import type { PipelineResult } from '../decision/pipeline.ts';
 import { isBrowserNavigation, type OriginalRequest, originalUrl } from '../decision/request.ts';
+import { encodeHeaders } from './header-value.ts';
 import { errorPage, forbiddenPage, signInPage } from './pages.ts';
 
 /** An HTTP answer as data, so Koa routes and the raw proxy path render it the same way. */
@@ -29,7 +30,10 @@ const html = (status: number, body: string, extra: Record<string, string> = {}):
   body,
 });
 
-/** Identity headers for the upstream on allow; empty values are left out. */
+/**
+ * Identity headers for the upstream on allow, encoded for the wire (UTF-8 bytes, see header-value.ts);
+ * empty values are left out, and so are values that cannot be sent (a control character), with a warning.
+ */
 export async function identityHeaders(
   result: PipelineResult,
   names: Config['headers'],
@@ -37,17 +41,20 @@ export async function identityHeaders(
   const principal = result.principal;
   if (!principal) return {};
   if (principal.kind === 'kube') {
-    return {
-      [names.user]: principal.username,
-      ...(principal.groups.length ? { [names.groups]: principal.groups.join(',') } : {}),
-    };
+    return encodeHeaders(
+      {
+        [names.user]: principal.username,
+        ...(principal.groups.length ? { [names.groups]: principal.groups.join(',') } : {}),
+      },
+      `service account ${JSON.stringify(principal.username)}`,
+    );
   }
   const identity = principal.identity;
   const groups = await identity.groups();
   const headers: Record<string, string> = { [names.user]: identity.username };
   if (identity.email) headers[names.email] = identity.email;
   if (groups.length) headers[names.groups] = groups.join(',');
-  return headers;
+  return encodeHeaders(headers, `Django user ${JSON.stringify(identity.username)} (id ${identity.userId})`);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Forwarded } from '../../src/proxy/original-request.ts';
 import { createRequestHygiene } from '../../src/proxy/request-headers.ts';
 import { createResponseHygiene, rewriteLocation } from '../../src/proxy/response-headers.ts';
 import { prefixRedirect } from '../../src/proxy/url-prefix.ts';
+import { encodeHeaderValue } from '../../src/server/header-value.ts';
 
 const DROP = new Set(['sessionid', 'csrftoken']);
 
@@ -129,12 +130,16 @@ const forwarded = (peer: string, over: Partial<Forwarded> = {}): Forwarded => ({
 const facts = {
   method: 'GET',
   client: '192.0.2.1',
-  identity: { 'X-Auth-Request-User': 'josé', 'X-Auth-Request-Groups': 'ops\r\nX-Evil: 1' },
+  // identityHeaders() hands over encoded values; anything else (here a raw CR LF) is never set
+  identity: {
+    'X-Auth-Request-User': encodeHeaderValue('josé') as string,
+    'X-Auth-Request-Groups': 'ops\r\nX-Evil: 1',
+  },
   dropAuthorization: false,
   websocket: false,
 };
 
-test('request headers from an untrusted peer: forwarding headers replaced, identity ours, hop-by-hop gone', (t) => {
+test('request headers from an untrusted peer: forwarding headers replaced, identity ours (an unencoded value left out), hop-by-hop gone', (t) => {
   const out = hygiene(
     {
       host: 'flower.example',
@@ -164,9 +169,8 @@ test('request headers from an untrusted peer: forwarding headers replaced, ident
     'x-forwarded-proto': 'http',
     'x-forwarded-host': 'flower.example',
     'x-real-ip': '192.0.2.1',
-    // UTF-8 bytes as latin-1 (what a WSGI server decodes back), control characters removed
+    // UTF-8 bytes as latin-1 (what a WSGI server decodes back); the value with CR LF is not sent at all
     'x-auth-request-user': Buffer.from('josé', 'utf8').toString('latin1'),
-    'x-auth-request-groups': 'opsX-Evil: 1',
   });
 });
 
