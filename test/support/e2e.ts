@@ -123,7 +123,7 @@ export interface SiteUser {
   groups?: string[];
 }
 
-/** The users every e2e site has (pk 1, 2, 3 in this order). */
+/** The users every e2e site has (pk 1, 2, 3 in this order; DjangoSiteOptions.users come after them). */
 export const USERS = {
   root: {
     username: 'root',
@@ -161,9 +161,9 @@ export interface DjangoSite {
   /** The FLOWERGATE_DJANGO_* settings that make flowergate read this site's sessions. */
   flowergateEnv: Record<string, string>;
   /** Logs in through the real login form (GET for the CSRF token, then POST), like a browser would. */
-  login(username: UserName, options?: { next?: string }): Promise<LoginResult>;
+  login(username: UserName | (string & {}), options?: { next?: string }): Promise<LoginResult>;
   /** A Cookie header for a logged-in session of this user (one login per user, then reused). */
-  cookie(username: UserName): Promise<string>;
+  cookie(username: UserName | (string & {})): Promise<string>;
   /** Django's own stderr (runserver's request log). */
   log(): string;
   stop(): Promise<void>;
@@ -172,6 +172,8 @@ export interface DjangoSite {
 export interface DjangoSiteOptions {
   /** Django series; default '3.2' (Debian's python3-django), '5.2' needs `scripts/django/fetch.sh 5.2`. */
   series?: '3.2' | '5.2';
+  /** More users, made by the same management command (Django's ORM, no validators), after USERS. */
+  users?: readonly SiteUser[];
   t?: Teardown;
 }
 
@@ -231,7 +233,12 @@ export async function startDjangoSite(options: DjangoSiteOptions = {}): Promise<
   let port = 0;
   try {
     await manage(['migrate', '-v0']);
-    await manage(['fg_users', '-'], JSON.stringify({ users: Object.values(USERS) }));
+    // \u escapes: the spec reaches Python's stdin as ASCII whatever the locale's encoding
+    const spec = JSON.stringify({ users: [...Object.values(USERS), ...(options.users ?? [])] });
+    await manage(
+      ['fg_users', '-'],
+      spec.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    );
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
@@ -262,7 +269,12 @@ export async function startDjangoSite(options: DjangoSiteOptions = {}): Promise<
   };
   options.t?.teardown(stop);
 
-  const login = async (username: UserName, opts: { next?: string } = {}): Promise<LoginResult> => {
+  const passwords = new Map<string, string>(
+    [...Object.values(USERS), ...(options.users ?? [])].map((u) => [u.username, u.password]),
+  );
+  const login = async (username: string, opts: { next?: string } = {}): Promise<LoginResult> => {
+    const password = passwords.get(username);
+    if (password === undefined) throw new Error(`no user ${JSON.stringify(username)} on this site`);
     const query = opts.next !== undefined ? `?next=${encodeURIComponent(opts.next)}` : '';
     const form = await request(`${loginUrl}${query}`);
     const csrf = setCookie(form, 'csrftoken');
@@ -272,7 +284,7 @@ export async function startDjangoSite(options: DjangoSiteOptions = {}): Promise<
     const body = new URLSearchParams({
       csrfmiddlewaretoken: token,
       username,
-      password: USERS[username].password,
+      password,
       next: opts.next ?? '',
     }).toString();
     const res = await request(`${loginUrl}${query}`, {
@@ -290,7 +302,7 @@ export async function startDjangoSite(options: DjangoSiteOptions = {}): Promise<
       throw new Error(`POST ${loginUrl} as ${username}: ${res.status}\n${res.body.slice(0, 500)}`);
     return { sessionid, cookie: `sessionid=${sessionid}`, location: String(res.headers.location) };
   };
-  const cookies = new Map<UserName, Promise<string>>();
+  const cookies = new Map<string, Promise<string>>();
 
   return {
     url,

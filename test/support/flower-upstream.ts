@@ -33,8 +33,13 @@ export interface RecordedRequest {
   /** Raw query string without `?` ('' when none). */
   query: string;
   version: string;
-  /** Lower-cased names; repeated headers joined with ', ' (Cookie with '; '). */
+  /**
+   * Lower-cased names; repeated headers joined with ', ' (Cookie with '; '). Values as Tornado decodes them:
+   * one character per byte (latin-1), so UTF-8 bytes show up as `jÃ¼rgen`.
+   */
   headers: Record<string, string>;
+  /** The same headers' bytes decoded as UTF-8, as a WSGI app does (`jürgen`); null where they are not UTF-8. */
+  headersUtf8: Record<string, string | null>;
   /** Every header line in order, names as Tornado normalises them (`X-Auth-Request-User`). */
   rawHeaders: [string, string][];
   remoteIp: string;

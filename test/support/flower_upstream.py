@@ -38,7 +38,7 @@ What it adds for tests (all under the prefix, so a proxy that forwards the prefi
 Control endpoint, always at the root and never recorded:
 
 * ``GET /__requests``: JSON list of every request received so far (seq, time, method, uri, path, query,
-  version, headers, rawHeaders, remoteIp); ``DELETE /__requests`` clears it.
+  version, headers, headersUtf8, rawHeaders, remoteIp); ``DELETE /__requests`` clears it.
 """
 
 import argparse
@@ -134,6 +134,14 @@ def write_static_files(directory):
         f.write(FAVICON)
 
 
+def utf8_or_none(value):
+    """A header as a WSGI app reads it back (PEP 3333): Tornado decoded the bytes as latin-1; None if not UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+
+
 def record_of(seq, request):
     headers = {}
     raw = []
@@ -153,6 +161,7 @@ def record_of(seq, request):
         "query": request.query,
         "version": request.version,
         "headers": headers,
+        "headersUtf8": {key: utf8_or_none(value) for key, value in headers.items()},
         "rawHeaders": raw,
         "remoteIp": request.remote_ip,
     }
