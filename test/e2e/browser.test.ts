@@ -3,8 +3,8 @@
 // Cookies are per host, not per port, so the `sessionid` Django sets on 127.0.0.1:<django> is sent to Caddy on
 // 127.0.0.1:<caddy> as well, exactly as a shared parent domain works in production.
 
-import { join } from 'node:path';
 import { launchBrowser } from '../support/browser.ts';
+import { assertForbiddenPage, visitAndLogIn, xhrPost } from '../support/browser-steps.ts';
 import { startCaddy } from '../support/caddy.ts';
 import {
   djangoTool,
@@ -16,7 +16,6 @@ import {
   USERS,
 } from '../support/e2e.ts';
 import { FAKE_TASK_ID, startFlowerUpstream } from '../support/flower-upstream.ts';
-import { makeTempDir } from '../support/processes.ts';
 import { toolTest } from '../support/require-tool.ts';
 
 const maybe = await toolTest('caddy', 'tornado', 'chromium', djangoTool());
@@ -43,26 +42,16 @@ maybe(
     const { page, context } = await launchBrowser({ t });
     page.setDefaultTimeout(15_000);
 
-    const logIn = async (username: 'root' | 'staff') => {
-      await page.fill('#id_username', username);
-      await page.fill('#id_password', USERS[username].password);
-      await page.click('#login');
-    };
-
-    // 1. a protected page without a session: flowergate's 302 to Django's own login page
+    // 1. a protected page without a session: flowergate's 302 to Django's own login page, with `next`;
+    // 2. log in as the superuser: Django sends the browser back, and the page is Flower's
     const m = marker('browser');
     const tasks = `${caddy.url}/tasks?m=${m}`;
-    await page.goto(tasks);
-    await page.waitForURL((url) => url.href.startsWith(site.loginUrl));
-    t.is(new URL(page.url()).searchParams.get('next'), tasks);
-    t.is(await page.textContent('h1'), 'Log in');
-    t.deepEqual(await seenUpstream(flower, m), [], 'Flower saw nothing before the login');
-
-    // 2. log in as the superuser: Django sends the browser back, and the page is Flower's
-    await logIn('root');
-    await page.waitForURL(tasks);
+    const login = await visitAndLogIn(page, { url: tasks, loginUrl: site.loginUrl, user: USERS.root });
+    t.is(login.searchParams.get('next'), tasks);
     t.is(await page.textContent('h1'), 'Tasks');
-    t.is((await seenUpstream(flower, m))[0]?.headers['x-auth-request-user'], 'root');
+    const seen = await seenUpstream(flower, m);
+    t.is(seen.length, 1, 'Flower saw the page once: after the login, never before');
+    t.is(seen[0]?.headers['x-auth-request-user'], 'root');
     const cookies = await context.cookies(caddy.url);
     t.true(
       cookies.some((c) => c.name === 'sessionid' && c.domain === '127.0.0.1'),
@@ -70,33 +59,22 @@ maybe(
     );
 
     // 3. log out in Django; the next protected page is the login again (verdict cache off in these tests)
-    await page.goto(`${site.url}/accounts/logout/`);
-    const broker = `${caddy.url}/broker`;
-    await page.goto(broker);
-    await page.waitForURL((url) => url.href.startsWith(site.loginUrl));
-
     // 4. log in as staff on a superuser-only page: flowergate's 403 page names the user and the rule
-    await logIn('staff');
-    await page.waitForURL(broker);
-    t.is(await page.textContent('h1'), '403 Forbidden');
-    const text = (await page.textContent('body')) ?? '';
-    t.regex(text, /signed in as staff/);
-    t.regex(text, /rule broker page: superusers only/);
-    t.regex(text, /needs\s+superuser/);
-    const shot = join(makeTempDir('e2e-screenshot'), 'flowergate-403.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    t.log(`screenshot of the 403 page: ${shot}`);
+    await page.goto(`${site.url}/accounts/logout/`);
+    await visitAndLogIn(page, { url: `${caddy.url}/broker`, loginUrl: site.loginUrl, user: USERS.staff });
+    await assertForbiddenPage(t, page, {
+      user: 'staff',
+      rule: 'broker page: superusers only',
+      needs: 'superuser',
+    });
 
     // 5. staff on a mutating action, as Flower's own pages send it (same-origin XHR): a 403 JSON, no action
     await page.goto(`${caddy.url}/tasks`);
     t.is(await page.textContent('h1'), 'Tasks', 'staff may look');
     const act = marker('browser-act');
-    const answer = await page.evaluate(async (url) => {
-      const res = await fetch(url, { method: 'POST', headers: { 'X-Requested-With': 'XMLHttpRequest' } });
-      return { status: res.status, body: await res.json() };
-    }, `/api/task/revoke/${FAKE_TASK_ID}?m=${act}`);
+    const answer = await xhrPost(page, `/api/task/revoke/${FAKE_TASK_ID}?m=${act}`);
     t.is(answer.status, 403);
-    t.like(answer.body, { decision: 'forbidden', reason: 'not_superuser', rule: 'default' });
+    t.like(JSON.parse(answer.body), { decision: 'forbidden', reason: 'not_superuser', rule: 'default' });
     t.deepEqual(await seenUpstream(flower, act), [], 'the revoke never reached Flower');
   },
 );

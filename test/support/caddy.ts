@@ -7,6 +7,9 @@
 // Caddy runs in the foreground (`caddy run --adapter caddyfile`), with the admin API off, no automatic HTTPS,
 // and HOME, XDG dirs and storage in a temp dir that stop() removes. renderCaddyfile() returns the config alone.
 //
+// startCaddyRouter() is Caddy as a plain ingress instead: one site that sends some paths to one upstream and
+// everything else to another (`/flower/*` to a sidecar, the rest to Django), no forward_auth.
+//
 // Caveat (research/tooling.md §5, Caddy 2.6.2): when the auth reply lacks a header named in copy_headers, the
 // upstream does NOT go without it: it receives the unreplaced placeholder as the header's value, literally
 // `{http.reverse_proxy.header.X-Auth-Request-Email}`, whether or not the client sent that header. So an auth
@@ -63,6 +66,15 @@ export function assertCaddy(): string {
 
 const hostPort = (value: string) => value.replace(/^http:\/\//, '').replace(/\/+$/, '');
 
+const globalBlock = (dir: string) => [
+  '{',
+  '\tadmin off',
+  '\tauto_https off',
+  `\tstorage file_system ${dir}/data`,
+  '}',
+  '',
+];
+
 /** The Caddyfile startCaddy() writes (exported so tests and docs can show it). */
 export function renderCaddyfile(options: CaddyOptions & { dir: string; port: number }): string {
   const copy = options.copyHeaders ?? [
@@ -72,12 +84,7 @@ export function renderCaddyfile(options: CaddyOptions & { dir: string; port: num
   ];
   const s = options.snippets ?? {};
   return [
-    '{',
-    '\tadmin off',
-    '\tauto_https off',
-    `\tstorage file_system ${options.dir}/data`,
-    '}',
-    '',
+    ...globalBlock(options.dir),
     // no host in the address, so any Host header matches; bind keeps it on loopback
     `http://:${options.port} {`,
     '\tbind 127.0.0.1',
@@ -94,6 +101,51 @@ export function renderCaddyfile(options: CaddyOptions & { dir: string; port: num
 }
 
 export async function startCaddy(options: CaddyOptions): Promise<Caddy> {
+  return runCaddy(options, (dir, port) => renderCaddyfile({ ...options, dir, port }));
+}
+
+export interface CaddyRouterOptions {
+  /** Tried in order: requests whose path matches one of `paths` (Caddy `path` syntax) go to `upstream`. */
+  routes: Array<{ paths: string[]; upstream: string }>;
+  /** Where every other request goes. */
+  fallback: string;
+  /** Port to listen on; default a free one (retried on "address in use"). */
+  port?: number;
+  /** ava's `t`: registers stop() with t.teardown. */
+  t?: Teardown;
+}
+
+/**
+ * The Caddyfile startCaddyRouter() writes. `reverse_proxy` keeps the client's Host and sets X-Forwarded-For,
+ * -Proto and -Host (replacing client-sent ones), as an ingress does.
+ */
+export function renderCaddyRouter(options: CaddyRouterOptions & { dir: string; port: number }): string {
+  return [
+    ...globalBlock(options.dir),
+    `http://:${options.port} {`,
+    '\tbind 127.0.0.1',
+    ...options.routes.flatMap((route, i) => [
+      `\t@route${i} path ${route.paths.join(' ')}`,
+      `\thandle @route${i} {`,
+      `\t\treverse_proxy ${hostPort(route.upstream)}`,
+      '\t}',
+    ]),
+    '\thandle {',
+    `\t\treverse_proxy ${hostPort(options.fallback)}`,
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export async function startCaddyRouter(options: CaddyRouterOptions): Promise<Caddy> {
+  return runCaddy(options, (dir, port) => renderCaddyRouter({ ...options, dir, port }));
+}
+
+async function runCaddy(
+  options: { port?: number; t?: Teardown },
+  render: (dir: string, port: number) => string,
+): Promise<Caddy> {
   const bin = assertCaddy();
   const dir = makeTempDir('caddy');
   const env = {
@@ -105,7 +157,7 @@ export async function startCaddy(options: CaddyOptions): Promise<Caddy> {
   try {
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort());
-      const config = renderCaddyfile({ ...options, dir, port });
+      const config = render(dir, port);
       const file = join(dir, 'Caddyfile');
       writeFileSync(file, config);
       try {
