@@ -244,7 +244,14 @@ const proxy = z
 const log = z
   .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    allowSampleRate: z.number().min(0).max(1).default(1).describe('share of allow decisions logged'),
+    allowSampleRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        'share of repeated allows logged (a read on a cached verdict, or a public path); denials, fresh verdicts and unsafe methods always are',
+      ),
   })
   .prefault({});
 

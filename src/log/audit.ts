@@ -1,4 +1,4 @@
-import type { DecisionKind, Dialect, Reason } from '../decision/labels.ts';
+import type { CacheLabel, DecisionKind, Dialect, Reason } from '../decision/labels.ts';
 import type { Logger } from './logger.ts';
 
 export interface AuditEntry {
@@ -14,6 +14,8 @@ export interface AuditEntry {
   readonly user: string | null;
   readonly decision: DecisionKind;
   readonly reason: Reason;
+  /** `hit` when the verdict was reused from the decision cache. */
+  readonly cache: CacheLabel;
   readonly durationMs: number;
 }
 
@@ -23,7 +25,10 @@ export interface AuditLog {
 
 export interface AuditLogOptions {
   readonly logger: Logger;
-  /** Share of allow decisions written, 0 to 1. Denials and errors are always written. */
+  /**
+   * Share of *repeated* allows written, 0 to 1: a safe method (GET, HEAD, OPTIONS, TRACE) let in on a
+   * cached verdict, or a public path. Denials, errors, fresh verdicts and unsafe methods are always written.
+   */
   readonly allowSampleRate: number;
   /** Returns a number in [0, 1); injectable for tests. */
   readonly random?: () => number;
@@ -37,6 +42,20 @@ const MAX_USER = 150; // Django's username max_length
 const MAX_CLIENT = 64;
 const MAX_REQUEST_ID = 128;
 
+/** Django's safe methods: they read, so repeating one on a cached verdict tells the audit nothing new. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * An allow that repeats what the log already holds: the same session's verdict, reused from the
+ * decision cache, for a read (or a public path). Every other decision is written: each denial, each
+ * fresh verdict (so every session that gets in appears at least once per cache lifetime) and every
+ * request that changes something (revoke, shutdown).
+ */
+function isRepeatedAllow(entry: AuditEntry): boolean {
+  if (entry.decision !== 'allow' || !SAFE_METHODS.has(entry.method)) return false;
+  return entry.cache === 'hit' || entry.reason === 'public';
+}
+
 /** One line per decision: who, what, and why, so a refusal can be explained after the fact. */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
   const logger = options.logger.child({ component: 'audit' });
@@ -44,7 +63,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const rate = Math.min(1, Math.max(0, options.allowSampleRate));
   return {
     record(entry) {
-      const sampled = entry.decision === 'allow' && rate < 1;
+      const sampled = rate < 1 && isRepeatedAllow(entry);
       if (sampled && (rate === 0 || random() >= rate)) return;
       const line = {
         requestId: clip(entry.requestId, MAX_REQUEST_ID),

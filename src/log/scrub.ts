@@ -63,32 +63,51 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     .filter((s) => s.length >= 4)
     .sort((a, b) => b.length - a.length); // longest first, so a secret containing another is masked whole
   const keys = new Set((options.keys ?? []).map((k) => k.toLowerCase()));
-  const isSecretKey = (key: string) => SECRET_KEY_NAMES.test(key) || keys.has(key.toLowerCase());
+  // Key names repeat (audit fields, configuration paths): remember each one's verdict, boundedly.
+  const keyVerdicts = new Map<string, boolean>();
+  const isSecretKey = (key: string) => {
+    let verdict = keyVerdicts.get(key);
+    if (verdict === undefined) {
+      verdict = SECRET_KEY_NAMES.test(key) || keys.has(key.toLowerCase());
+      if (keyVerdicts.size < 1024) keyVerdicts.set(key, verdict);
+    }
+    return verdict;
+  };
   const names = keys.size
     ? new RegExp(`(?<![\\w-])(${[...keys].map(escapeRegExp).join('|')})=[^;\\s,&"']+`, 'gi')
     : undefined;
   const text = (value: string) => scrub(value, secrets, names);
 
-  const value = (input: unknown, depth = 0, seen = new WeakSet<object>()): unknown => {
+  // `ancestors` holds the objects above this one, for cycle detection; it is made only when a value
+  // nests an object, so a flat line (an audit entry) costs no allocation beyond its copy.
+  const value = (input: unknown, depth: number, ancestors: WeakSet<object> | null): unknown => {
     if (typeof input === 'string') return text(input);
     if (typeof input !== 'object' || input === null) return input;
-    if (seen.has(input)) return '[Circular]';
+    if (ancestors?.has(input)) return '[Circular]';
     if (depth > 8) return '[Truncated]';
-    if (input instanceof Error) return value(serializeError(input), depth, seen);
-    seen.add(input); // ancestors only: the same object twice side by side is not a cycle
+    if (input instanceof Error) return value(serializeError(input), depth, ancestors);
+    let seen = ancestors;
+    const child = (item: unknown): unknown => {
+      if (typeof item !== 'object' || item === null) return typeof item === 'string' ? text(item) : item;
+      if (!seen) seen = new WeakSet([input]);
+      return value(item, depth + 1, seen);
+    };
+    ancestors?.add(input); // ancestors only: the same object twice side by side is not a cycle
     let out: unknown;
-    if (Array.isArray(input)) out = input.map((item) => value(item, depth + 1, seen));
+    if (Array.isArray(input)) out = input.map(child);
     else {
       const copy: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(input)) {
-        copy[key] = isSecretKey(key) && !isHarmless(item) ? REDACTED : value(item, depth + 1, seen);
+      const record = input as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        const item = record[key];
+        copy[key] = isSecretKey(key) && !isHarmless(item) ? REDACTED : child(item);
       }
       out = copy;
     }
-    seen.delete(input);
+    ancestors?.delete(input);
     return out;
   };
-  return { text, value: (input) => value(input) };
+  return { text, value: (input) => value(input, 0, null) };
 }
 
 /** Flags (`tokenAuth: true`), counts and already-masked values under a secret-looking key are fine. */

@@ -13,6 +13,7 @@ const allow: AuditEntry = {
   user: 'alice',
   decision: 'allow',
   reason: 'ok',
+  cache: 'hit',
   durationMs: 0.123456,
 };
 const forbidden: AuditEntry = {
@@ -71,7 +72,7 @@ test('one line per decision with who, what and why', (t) => {
   t.false('sampleRate' in line!, 'unsampled lines say nothing about sampling');
 });
 
-test('denials and errors are always logged, even when allows are not', (t) => {
+test('denials and errors are always logged, even when repeated allows are not', (t) => {
   const { out, audit } = setup(0, () => 0);
   for (const entry of [allow, forbidden, anonymous, failed, allow]) audit.record(entry);
   t.deepEqual(
@@ -84,9 +85,10 @@ test('denials and errors are always logged, even when allows are not', (t) => {
   );
 });
 
-test('allows are sampled at allowSampleRate, and sampled lines carry the rate', (t) => {
+test('repeated allows (a read on a cached verdict, a public path) are sampled at allowSampleRate, and sampled lines carry the rate', (t) => {
   const { out, audit } = setup(0.25, sequence(0.1, 0.3, 0.2499, 0.25, 0.9, 0));
-  for (let i = 0; i < 6; i++) audit.record({ ...allow, requestId: `r${i}` });
+  for (let i = 0; i < 5; i++) audit.record({ ...allow, requestId: `r${i}` });
+  audit.record({ ...allow, requestId: 'r5', reason: 'public', cache: 'miss', user: null });
   audit.record(forbidden);
   t.deepEqual(
     out.records().map((r) => [r.requestId, r.sampleRate]),
@@ -95,6 +97,23 @@ test('allows are sampled at allowSampleRate, and sampled lines carry the rate', 
       ['r2', 0.25],
       ['r5', 0.25],
       ['req-2', undefined],
+    ],
+  );
+});
+
+test('allows that say something new are always logged: a fresh verdict, an unsafe method', (t) => {
+  const { out, audit } = setup(0, () => 0);
+  audit.record({ ...allow, requestId: 'cached-get' });
+  audit.record({ ...allow, requestId: 'fresh-get', cache: 'miss' });
+  audit.record({ ...allow, requestId: 'cached-post', method: 'POST', path: '/flower/api/task/revoke/1' });
+  audit.record({ ...allow, requestId: 'cached-delete', method: 'DELETE' });
+  audit.record({ ...allow, requestId: 'cached-head', method: 'HEAD' });
+  t.deepEqual(
+    out.records().map((r) => [r.requestId, r.method, r.sampleRate]),
+    [
+      ['fresh-get', 'GET', undefined],
+      ['cached-post', 'POST', undefined],
+      ['cached-delete', 'DELETE', undefined],
     ],
   );
 });

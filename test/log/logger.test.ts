@@ -157,3 +157,20 @@ test('scrub masks cookie values, bearer tokens, URL credentials and JWTs in free
   t.is(scrub(`token was ${JWT}!`), 'token was ***!');
   t.is(scrub('nothing to see on /flower/tasks'), 'nothing to see on /flower/tasks');
 });
+
+test('a cycle is logged as [Circular], while the same object twice side by side is logged twice', (t) => {
+  const out = captureLines();
+  const logger = createLogger({ level: 'info', destination: out });
+  const shared = { cookie: 'sessionid=abc', name: 'shared' };
+  const cyclic: Record<string, unknown> = { name: 'loop', nested: { deeper: {} } };
+  (cyclic['nested'] as { deeper: Record<string, unknown> }).deeper['back'] = cyclic;
+  logger.info({ cyclic, left: shared, right: shared, list: [shared, shared] }, 'shapes');
+  const [line] = out.records() as [Record<string, unknown>];
+  t.deepEqual(line['cyclic'], { name: 'loop', nested: { deeper: { back: '[Circular]' } } });
+  t.deepEqual(line['left'], { cookie: '[Redacted]', name: 'shared' });
+  t.deepEqual(line['right'], { cookie: '[Redacted]', name: 'shared' });
+  t.deepEqual(line['list'], [
+    { cookie: '[Redacted]', name: 'shared' },
+    { cookie: '[Redacted]', name: 'shared' },
+  ]);
+});
