@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { Registry } from 'prom-client';
@@ -7,7 +7,7 @@ import { createReadiness, type Readiness } from './admin/readiness.ts';
 import { createTtlCache } from './cache/ttl-cache.ts';
 import type { Config } from './config/schema.ts';
 import { createCsrfGuard } from './decision/csrf.ts';
-import { createPipeline, type KubeGate, type Pipeline } from './decision/pipeline.ts';
+import { createPipeline, type DecisionObserver, type KubeGate, type Pipeline } from './decision/pipeline.ts';
 import { openDatabase } from './django/database/open-database.ts';
 import type { DjangoDatabase } from './django/database/store.ts';
 import { nowMicros } from './django/instant.ts';
@@ -19,13 +19,15 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { type NetworkSet, parseNetworks } from './policy/networks.ts';
 import { createPolicy } from './policy/policy.ts';
 import type { AnswerOptions } from './server/answer.ts';
-import { createMainApp, type DecisionObserver } from './server/main-app.ts';
+import { createAuthEndpoints, INTERNAL_ERROR, write } from './server/auth-endpoints.ts';
+import { createMainApp } from './server/main-app.ts';
 import { createRedirectCheck } from './server/safe-redirect.ts';
 import { VERSION } from './version.ts';
 
 /** The sidecar proxy, when an upstream is configured. */
 export interface Sidecar {
-  readonly middleware: Koa.Middleware;
+  /** Decides and proxies one request outside /_flowergate/; owns the response. */
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Resolves once in-flight proxied requests and WebSockets have finished, or the deadline passed. */
   drain(deadlineMs: number): Promise<void>;
@@ -57,7 +59,11 @@ export interface SidecarDeps {
 }
 
 export interface App {
-  readonly main: Koa;
+  /**
+   * The main port's request listener: the forward-auth endpoints, then the proxy (sidecar mode),
+   * then Koa for whoami, sign-in and the reserved prefix's 404s.
+   */
+  readonly handler: RequestListener;
   readonly admin: Koa;
   readonly readiness: Readiness;
   readonly metrics: Metrics;
@@ -119,6 +125,7 @@ export function createApp(deps: AppDeps): App {
       user: principal?.kind === 'django' ? principal.identity.username : (principal?.username ?? null),
       decision: result.decision,
       reason: result.reason,
+      cache: result.cache,
       durationMs: seconds * 1000,
     });
     if (result.error)
@@ -129,14 +136,28 @@ export function createApp(deps: AppDeps): App {
     config.upstream && deps.createSidecar
       ? deps.createSidecar({ config, pipeline, answers, metrics, logger, observe, trustedProxies: trusted })
       : null;
-  const main = createMainApp({
+  const main = createMainApp({ pipeline, answers, trustedProxies: trusted });
+  main.on('error', (error: Error) => logRequestError(logger, error));
+  const auth = createAuthEndpoints({
     pipeline,
     answers,
     trustedProxies: trusted,
     observe,
-    ...(sidecar ? { fallback: sidecar.middleware } : {}),
+    onError: (error) => logRequestError(logger, error),
   });
-  main.on('error', (error: Error) => logger.error({ err: error }, 'request failed'));
+  const koa = main.callback();
+  const handler: RequestListener = (req, res) => {
+    if (auth(req, res)) return;
+    if (sidecar && !req.url?.startsWith('/_flowergate/')) {
+      sidecar.handle(req, res).catch((error: unknown) => {
+        logRequestError(logger, error);
+        if (!res.headersSent) write(res, INTERNAL_ERROR);
+        else res.destroy();
+      });
+      return;
+    }
+    void koa(req, res);
+  };
 
   const storeTimeoutMs = Math.round(config.storeTimeout * 1000);
   const readiness = createReadiness({
@@ -147,7 +168,7 @@ export function createApp(deps: AppDeps): App {
   const admin = createAdminApp({ registry, readiness });
 
   return {
-    main,
+    handler,
     admin,
     readiness,
     metrics,
@@ -159,6 +180,17 @@ export function createApp(deps: AppDeps): App {
       await Promise.all([database.close(), kube?.close()]);
     },
   };
+}
+
+/**
+ * A client that goes away mid-response (reset, broken pipe) is ordinary on a busy port, not a
+ * failure of ours: debug, so the error log stays for real faults.
+ */
+function logRequestError(logger: Logger, error: unknown): void {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE')
+    logger.debug({ err: error }, 'client went away');
+  else logger.error({ err: error }, 'request failed');
 }
 
 /** Wraps the database so every query is timed into `flowergate_session_store_duration_seconds`. */

@@ -50,7 +50,7 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   const mainServer = createServer(
     { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
-    app.main.callback(),
+    app.handler,
   );
   mainServer.keepAliveTimeout = 65_000; // longer than typical proxy idle timeouts, so they close first
   if (app.sidecar) mainServer.on('upgrade', app.sidecar.handleUpgrade);

@@ -1,11 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.ts';
-import type { Pipeline, PipelineResult } from '../decision/pipeline.ts';
+import type { DecisionObserver, Pipeline, PipelineResult } from '../decision/pipeline.ts';
 import type { OriginalRequest } from '../decision/request.ts';
 import type { Logger } from '../log/logger.ts';
 import type { NetworkSet } from '../policy/networks.ts';
 import { type Answer, type AnswerOptions, denialAnswer, identityHeaders } from '../server/answer.ts';
-import type { DecisionObserver } from '../server/main-app.ts';
 import { type Forwarded, proxyRequest } from './original-request.ts';
 import type { RequestHygieneFn } from './request-headers.ts';
 

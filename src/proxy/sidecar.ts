@@ -1,9 +1,8 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import type Koa from 'koa';
 import type { Sidecar, SidecarDeps } from '../app.ts';
-import { send } from '../server/main-app.ts';
+import { write } from '../server/auth-endpoints.ts';
 import { createGate } from './gate.ts';
 import { createInFlight } from './in-flight.ts';
 import { createRequestHygiene } from './request-headers.ts';
@@ -134,25 +133,23 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
       }
     });
 
-  const middleware: Koa.Middleware = async (ctx) => {
-    const { req, res } = ctx;
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     const settled = inFlight.begin(res);
     try {
-      const redirect = prefixRedirect(settings.urlPrefix, ctx.method, req.url ?? '');
+      const redirect = prefixRedirect(settings.urlPrefix, req.method ?? 'GET', req.url ?? '');
       if (redirect) {
-        send(ctx, { status: redirect.status, headers: { Location: redirect.location }, body: '' });
+        write(res, { status: redirect.status, headers: { Location: redirect.location }, body: '' });
         return;
       }
       const outcome = await gate(req, false);
       if (outcome.kind === 'answer') {
-        send(ctx, outcome.answer);
+        write(res, outcome.answer);
         return;
       }
       // The client may have left while the decision was made; nothing would ever settle its exchange.
       if (req.socket.destroyed || res.destroyed) return;
       req.headers = outcome.headers as IncomingMessage['headers'];
-      ctx.respond = false; // http-proxy writes the raw response; Koa stays out of it
       await forward(req, res, {
         req,
         res,
@@ -166,7 +163,7 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
   };
 
   return {
-    middleware,
+    handle,
     handleUpgrade: upgrades.handleUpgrade,
     async drain(deadlineMs) {
       await inFlight.drain(deadlineMs);

@@ -1,75 +1,31 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import type { Pipeline, PipelineResult } from '../decision/pipeline.ts';
-import type { OriginalRequest } from '../decision/request.ts';
+import type { Pipeline } from '../decision/pipeline.ts';
 import type { NetworkSet } from '../policy/networks.ts';
-import { type Answer, type AnswerOptions, denialAnswer, identityHeaders } from './answer.ts';
-import type { Extract, SubRequest } from './dialects/dialect.ts';
-import { ENVOY_PREFIX, extractEnvoy } from './dialects/envoy.ts';
+import type { Answer, AnswerOptions } from './answer.ts';
+import { subRequest } from './auth-endpoints.ts';
 import { extractForward } from './dialects/forward.ts';
-import { extractNginx } from './dialects/nginx.ts';
-
-export type DecisionObserver = (request: OriginalRequest, result: PipelineResult, seconds: number) => void;
 
 export interface MainAppDeps {
   readonly pipeline: Pipeline;
   readonly answers: AnswerOptions;
   readonly trustedProxies: NetworkSet | null;
-  readonly observe: DecisionObserver;
-  /** Sidecar mode: everything outside /_flowergate/ goes here (the proxy owns the response). */
-  readonly fallback?: Koa.Middleware;
 }
 
-/** The main port: the forward-auth endpoints, whoami, sign-in, and in sidecar mode the proxy. */
+/**
+ * The main port's low-traffic routes: whoami, sign-in, and 404s that say where to look. The
+ * forward-auth endpoints and the proxy are served before Koa (src/server/auth-endpoints.ts).
+ */
 export function createMainApp(deps: MainAppDeps): Koa {
   const app = new Koa();
   app.silent = true; // errors are logged by the composition root's handler, with secrets scrubbed
   const router = new Router();
 
-  const decideWith =
-    (extract: Extract): Koa.Middleware =>
-    async (ctx) => {
-      const started = performance.now();
-      const original = extract(subRequest(ctx), deps.trustedProxies);
-      if (typeof original === 'string') {
-        // A sub-request that doesn't say what it is for is refused; 403 is one of nginx's two codes.
-        send(ctx, {
-          status: 403,
-          headers: { 'Content-Type': 'application/json; charset=utf-8' },
-          body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original })}\n`,
-        });
-        return;
-      }
-      const result = await deps.pipeline(original);
-      deps.observe(original, result, (performance.now() - started) / 1000);
-      if (result.decision === 'allow') {
-        ctx.status = 200;
-        // Every identity header, empty when unknown (a public path, no email, no groups): a proxy that copies
-        // them then overwrites a client-sent copy. Caddy 2.6's copy_headers would otherwise send its
-        // placeholder text upstream; nginx drops an empty value.
-        const names = deps.answers.headerNames;
-        ctx.set({
-          [names.user]: '',
-          [names.email]: '',
-          [names.groups]: '',
-          ...(await identityHeaders(result, names)),
-        });
-        ctx.set('Cache-Control', 'no-store');
-        ctx.body = '';
-        return;
-      }
-      send(ctx, denialAnswer(result, original, deps.answers));
-    };
-
-  router.all('/_flowergate/auth/nginx', decideWith(extractNginx));
-  router.all('/_flowergate/auth/forward', decideWith(extractForward));
-  router.all(new RegExp(`^${ENVOY_PREFIX}(/.*)?$`), decideWith(extractEnvoy));
-
   // Who am I, and would I get in? For people debugging a 401/403; never shows secrets.
   router.get('/_flowergate/whoami', async (ctx) => {
     const base = extractForward(
       {
-        ...subRequest(ctx),
+        ...subRequest(ctx.req),
         headers: {
           ...ctx.req.headers,
           'x-forwarded-method': String(ctx.query['method'] ?? 'GET'),
@@ -136,7 +92,7 @@ export function createMainApp(deps: MainAppDeps): Koa {
     ctx.redirect(url.href);
   });
   app.use(router.routes());
-  app.use(async (ctx, next) => {
+  app.use(async (ctx) => {
     if (ctx.path.startsWith('/_flowergate/')) {
       ctx.status = 404;
       ctx.body = {
@@ -145,21 +101,10 @@ export function createMainApp(deps: MainAppDeps): Koa {
       };
       return;
     }
-    if (deps.fallback) return deps.fallback(ctx, next);
     ctx.status = 404;
     ctx.body = { error: 'not_found', detail: 'forward-auth mode: point your proxy at /_flowergate/auth/…' };
   });
   return app;
-}
-
-function subRequest(ctx: Koa.Context): SubRequest {
-  return {
-    method: ctx.method,
-    url: ctx.url,
-    headers: ctx.req.headers,
-    peer: ctx.req.socket.remoteAddress,
-    encrypted: 'encrypted' in ctx.req.socket && Boolean(ctx.req.socket.encrypted),
-  };
 }
 
 export function send(ctx: Koa.Context, answer: Answer): void {

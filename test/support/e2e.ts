@@ -406,7 +406,7 @@ export async function startFlowergateInProcess(options: FlowergateOptions): Prom
   const app: App = createApp({ config, logger, registry, createSidecar: createSidecarProxy });
   const server: Server = http.createServer(
     { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
-    app.main.callback(),
+    app.handler,
   );
   server.keepAliveTimeout = 65_000;
   if (app.sidecar) server.on('upgrade', app.sidecar.handleUpgrade);

@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DecisionObserver, Pipeline } from '../decision/pipeline.ts';
+import type { NetworkSet } from '../policy/networks.ts';
+import { type Answer, type AnswerOptions, denialAnswer, identityHeaders } from './answer.ts';
+import type { Extract, SubRequest } from './dialects/dialect.ts';
+import { ENVOY_PREFIX, extractEnvoy } from './dialects/envoy.ts';
+import { extractForward } from './dialects/forward.ts';
+import { extractNginx } from './dialects/nginx.ts';
+
+export interface AuthEndpointsDeps {
+  readonly pipeline: Pipeline;
+  readonly answers: AnswerOptions;
+  readonly trustedProxies: NetworkSet | null;
+  readonly observe: DecisionObserver;
+  /** A request the endpoint could not answer (a bug, not a decision): logged, answered 500. */
+  readonly onError: (error: unknown) => void;
+}
+
+/** Answers one request when it is for a forward-auth endpoint; false means "not mine". */
+export type AuthEndpoints = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+const AUTH_PREFIX = '/_flowergate/auth/';
+const NGINX = '/_flowergate/auth/nginx';
+const FORWARD = '/_flowergate/auth/forward';
+
+/**
+ * The forward-auth endpoints on `node:http` directly. A proxy asks them once for every request it
+ * serves (each static file, each dashboard poll), so they skip Koa's per-request context, router
+ * and body handling: the decision is the only work (issue 8's profile: Koa alone costs a third of
+ * the ceiling).
+ */
+export function createAuthEndpoints(deps: AuthEndpointsDeps): AuthEndpoints {
+  const names = deps.answers.headerNames;
+
+  const decide = async (req: IncomingMessage, res: ServerResponse, extract: Extract): Promise<void> => {
+    const started = performance.now();
+    const original = extract(subRequest(req), deps.trustedProxies);
+    if (typeof original === 'string') {
+      // A sub-request that doesn't say what it is for is refused; 403 is one of nginx's two codes.
+      write(res, {
+        status: 403,
+        headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+        body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original })}\n`,
+      });
+      return;
+    }
+    const result = await deps.pipeline(original);
+    deps.observe(original, result, (performance.now() - started) / 1000);
+    if (result.decision !== 'allow') {
+      write(res, denialAnswer(result, original, deps.answers));
+      return;
+    }
+    // Every identity header, empty when unknown (a public path, no email, no groups): a proxy that copies
+    // them then overwrites a client-sent copy. Caddy 2.6's copy_headers would otherwise send its
+    // placeholder text upstream; nginx drops an empty value.
+    const identity = await identityHeaders(result, names);
+    res.writeHead(200, [
+      names.user,
+      identity[names.user] ?? '',
+      names.email,
+      identity[names.email] ?? '',
+      names.groups,
+      identity[names.groups] ?? '',
+      'Cache-Control',
+      'no-store',
+      'Content-Length',
+      '0',
+    ]);
+    res.end();
+  };
+
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (!url.startsWith(AUTH_PREFIX)) return false;
+    const path = pathOf(url);
+    const extract =
+      path === NGINX
+        ? extractNginx
+        : path === FORWARD
+          ? extractForward
+          : path === ENVOY_PREFIX || path.startsWith(`${ENVOY_PREFIX}/`)
+            ? extractEnvoy
+            : null;
+    if (!extract) return false;
+    decide(req, res, extract).catch((error: unknown) => {
+      deps.onError(error);
+      if (!res.headersSent) write(res, INTERNAL_ERROR);
+      else res.destroy();
+    });
+    return true;
+  };
+}
+
+export const INTERNAL_ERROR: Answer = {
+  status: 500,
+  headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+  body: `${JSON.stringify({ decision: 'error', reason: 'internal_error' })}\n`,
+};
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+export function subRequest(req: IncomingMessage): SubRequest {
+  const socket = req.socket;
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers: req.headers,
+    peer: socket.remoteAddress,
+    encrypted: 'encrypted' in socket && Boolean(socket.encrypted),
+  };
+}
+
+/** Writes an answer in one go; HEAD gets the headers only, as Node does for any response. */
+export function write(res: ServerResponse, answer: Answer): void {
+  const headers = answer.headers;
+  res.statusCode = answer.status;
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+  res.end(answer.body);
+}
