@@ -75,6 +75,11 @@ export interface Nginx {
   errorLog(): string;
   /** Contents of access.log so far: `<status> <method> <uri> auth=<auth status> upstream=<upstream status>`. */
   accessLog(): string;
+  /**
+   * The access log once a line matches: nginx writes it after the response has gone to the client,
+   * so a test that reads it right after its request races nginx. Gives the log as it is after 5 s.
+   */
+  accessLogMatching(pattern: RegExp): Promise<string>;
   /** Stops nginx (SIGTERM to the group, SIGKILL after 3 s) and removes the temp dir; idempotent. */
   stop(): Promise<void>;
 }
@@ -318,6 +323,15 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
           config,
           errorLog: () => read('error.log'),
           accessLog: () => read('access.log'),
+          accessLogMatching: async (pattern) => {
+            const deadline = Date.now() + 5000;
+            let log = read('access.log');
+            while (!pattern.test(log) && Date.now() < deadline) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              log = read('access.log');
+            }
+            return log;
+          },
           stop,
         };
       } catch (e) {
