@@ -18,7 +18,7 @@ import type { Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { type NetworkSet, parseNetworks } from './policy/networks.ts';
 import { createPolicy } from './policy/policy.ts';
-import type { AnswerOptions } from './server/answer.ts';
+import { type AnswerOptions, createIdentityHeaders } from './server/answer.ts';
 import { createAuthEndpoints, INTERNAL_ERROR, write } from './server/auth-endpoints.ts';
 import { createMainApp } from './server/main-app.ts';
 import { createRedirectCheck } from './server/safe-redirect.ts';
@@ -108,6 +108,7 @@ export function createApp(deps: AppDeps): App {
   const answers: AnswerOptions = {
     loginUrl: config.django.loginUrl,
     headerNames: config.headers,
+    identityHeaders: createIdentityHeaders(config.headers),
     redirectCheck: createRedirectCheck([...config.allowedRedirectHosts, ...loginHost]),
   };
 

@@ -10,6 +10,8 @@ export type NormalizedPath =
   | { readonly ok: false; readonly why: string };
 
 const MAX_PATH_LENGTH = 8192;
+/** A percent-escape, an empty segment, or a `.` / `..` segment. */
+const NEEDS_WORK = /%|\/\/|\/\.\.?(?:\/|$)/;
 
 export function normalizePath(raw: string): NormalizedPath {
   if (raw.length > MAX_PATH_LENGTH) return { ok: false, why: 'path too long' };
@@ -19,6 +21,8 @@ export function normalizePath(raw: string): NormalizedPath {
   if (hash !== -1) path = path.slice(0, hash);
   if (!path.startsWith('/')) return { ok: false, why: 'path must start with /' };
   if (/[\\\x00-\x1f\x7f]/.test(path)) return { ok: false, why: 'backslash or control character in path' };
+  // Nothing to decode, merge or resolve: the path is already canonical (nearly every request).
+  if (!NEEDS_WORK.test(path)) return { ok: true, path };
   let decoded = '';
   for (let i = 0; i < path.length; i++) {
     const char = path[i]!;

@@ -4,7 +4,7 @@ import type { DecisionObserver, Pipeline, PipelineResult } from '../decision/pip
 import type { OriginalRequest } from '../decision/request.ts';
 import type { Logger } from '../log/logger.ts';
 import type { NetworkSet } from '../policy/networks.ts';
-import { type Answer, type AnswerOptions, denialAnswer, identityHeaders } from '../server/answer.ts';
+import { type Answer, type AnswerOptions, denialAnswer } from '../server/answer.ts';
 import { type Forwarded, proxyRequest } from './original-request.ts';
 import type { RequestHygieneFn } from './request-headers.ts';
 
@@ -56,7 +56,7 @@ export function createGate(
 
     let identity: Record<string, string>;
     try {
-      identity = await identityHeaders(result, deps.headerNames);
+      identity = await deps.answers.identityHeaders(result);
     } catch (error) {
       // The groups query failed: without the identity the upstream must not be reached (fail closed).
       deps.logger.error(

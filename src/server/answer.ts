@@ -14,6 +14,7 @@ export interface Answer {
 export interface AnswerOptions {
   readonly loginUrl: string | null;
   readonly headerNames: Config['headers'];
+  readonly identityHeaders: IdentityHeaders;
   /** Checks a `next` target; null means it may not be used. */
   readonly redirectCheck: (target: string, currentHost: string) => string | null;
 }
@@ -30,31 +31,45 @@ const html = (status: number, body: string, extra: Record<string, string> = {}):
   body,
 });
 
+/** The identity headers for an allowed request. */
+export type IdentityHeaders = (result: PipelineResult) => Promise<Record<string, string>>;
+
 /**
  * Identity headers for the upstream on allow, encoded for the wire (UTF-8 bytes, see header-value.ts);
  * empty values are left out, and so are values that cannot be sent (a control character), with a warning.
+ * A Django identity's headers are worked out once: the verdict cache hands the same identity to every
+ * request of its lifetime.
  */
-export async function identityHeaders(
-  result: PipelineResult,
-  names: Config['headers'],
-): Promise<Record<string, string>> {
-  const principal = result.principal;
-  if (!principal) return {};
-  if (principal.kind === 'kube') {
-    return encodeHeaders(
-      {
-        [names.user]: principal.username,
-        ...(principal.groups.length ? { [names.groups]: principal.groups.join(',') } : {}),
-      },
-      `service account ${JSON.stringify(principal.username)}`,
-    );
-  }
-  const identity = principal.identity;
-  const groups = await identity.groups();
-  const headers: Record<string, string> = { [names.user]: identity.username };
-  if (identity.email) headers[names.email] = identity.email;
-  if (groups.length) headers[names.groups] = groups.join(',');
-  return encodeHeaders(headers, `Django user ${JSON.stringify(identity.username)} (id ${identity.userId})`);
+export function createIdentityHeaders(names: Config['headers']): IdentityHeaders {
+  const known = new WeakMap<object, Promise<Record<string, string>>>();
+  return (result) => {
+    const principal = result.principal;
+    if (!principal) return Promise.resolve({});
+    if (principal.kind === 'kube') {
+      const headers: Record<string, string> = { [names.user]: principal.username };
+      if (principal.groups.length) headers[names.groups] = principal.groups.join(',');
+      return Promise.resolve(
+        encodeHeaders(headers, () => `service account ${JSON.stringify(principal.username)}`),
+      );
+    }
+    const identity = principal.identity;
+    let headers = known.get(identity);
+    if (!headers) {
+      headers = identity.groups().then((groups) => {
+        const plain: Record<string, string> = { [names.user]: identity.username };
+        if (identity.email) plain[names.email] = identity.email;
+        if (groups.length) plain[names.groups] = groups.join(',');
+        return encodeHeaders(
+          plain,
+          () => `Django user ${JSON.stringify(identity.username)} (id ${identity.userId})`,
+        );
+      });
+      known.set(identity, headers);
+      // A failed groups query is not remembered: the next request asks again (and fails closed meanwhile).
+      headers.catch(() => known.delete(identity));
+    }
+    return headers;
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DecisionObserver, Pipeline } from '../decision/pipeline.ts';
 import type { NetworkSet } from '../policy/networks.ts';
-import { type Answer, type AnswerOptions, denialAnswer, identityHeaders } from './answer.ts';
+import { type Answer, type AnswerOptions, denialAnswer } from './answer.ts';
 import type { Extract, SubRequest } from './dialects/dialect.ts';
 import { ENVOY_PREFIX, extractEnvoy } from './dialects/envoy.ts';
 import { extractForward } from './dialects/forward.ts';
@@ -53,7 +53,7 @@ export function createAuthEndpoints(deps: AuthEndpointsDeps): AuthEndpoints {
     // Every identity header, empty when unknown (a public path, no email, no groups): a proxy that copies
     // them then overwrites a client-sent copy. Caddy 2.6's copy_headers would otherwise send its
     // placeholder text upstream; nginx drops an empty value.
-    const identity = await identityHeaders(result, names);
+    const identity = await deps.answers.identityHeaders(result);
     res.writeHead(200, [
       names.user,
       identity[names.user] ?? '',

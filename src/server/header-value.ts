@@ -52,7 +52,10 @@ const warned = new Set<string>();
  * (code FLOWERGATE_HEADER_NOT_SENT) names the header and `subject`, never the value. Warned once per
  * header and subject, so a polling dashboard does not repeat it every second.
  */
-export function encodeHeaders(headers: Record<string, string>, subject: string): Record<string, string> {
+export function encodeHeaders(
+  headers: Record<string, string>,
+  subject: string | (() => string),
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in headers) {
     const value = headers[name] as string;
@@ -61,11 +64,12 @@ export function encodeHeaders(headers: Record<string, string>, subject: string):
       out[name] = wire;
       continue;
     }
-    const key = `${name}\n${subject}`;
+    const who = typeof subject === 'string' ? subject : subject();
+    const key = `${name}\n${who}`;
     if (warned.has(key)) continue;
     if (warned.size >= 1000) warned.clear();
     warned.add(key);
-    process.emitWarning(`${name} not sent upstream for ${subject}: ${unsendable(value)}`, {
+    process.emitWarning(`${name} not sent upstream for ${who}: ${unsendable(value)}`, {
       code: 'FLOWERGATE_HEADER_NOT_SENT',
     });
   }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { normalizePath } from '../../src/policy/normalize-path.ts';
 
 // Each of these must reach the rule for /api/… so that a tricky spelling cannot slip past it.
@@ -41,3 +42,33 @@ for (const raw of refused) {
     t.false(normalizePath(raw).ok);
   });
 }
+
+test('a canonical path is its own canonical form (the shortcut for clean paths agrees with the full walk)', (t) => {
+  const segment = fc.constantFrom(
+    '',
+    '.',
+    '..',
+    'a',
+    'tasks',
+    '%2e',
+    '%2E%2e',
+    '%41',
+    '%7e',
+    '%20',
+    '.x',
+    'x.',
+  );
+  const path = fc.array(segment, { maxLength: 8 }).map((parts) => `/${parts.join('/')}`);
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(path, (raw) => {
+        const once = normalizePath(raw);
+        if (!once.ok) return;
+        const twice = normalizePath(once.path);
+        if (!twice.ok || twice.path !== once.path)
+          throw new Error(`${raw} → ${once.path} → ${JSON.stringify(twice)}`);
+      }),
+      { numRuns: 2000 },
+    ),
+  );
+});
