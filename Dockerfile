@@ -2,8 +2,9 @@
 #
 # Node 24 runs the TypeScript sources directly (type stripping; no build step), so the first stage
 # only installs the production dependencies. The app lives in /app, outside node_modules, where
-# Node allows type stripping. It writes nothing to disk: a read-only root filesystem works (mount
-# an emptyDir on /tmp if you like; flowergate does not need it).
+# Node allows type stripping. A read-only root filesystem works. The only thing written is Node's
+# compile cache, to /tmp when it is writable (the Helm chart mounts an emptyDir there): a restart then
+# skips the TypeScript stripper, ~20 MiB less memory and a faster start. Without it, nothing changes.
 #
 #   docker build -t flowergate .        # or: scripts/k8s/build-image.sh (podman, offline)
 #   docker run --read-only -p 4180:4180 -p 9464:9464 \
@@ -47,5 +48,5 @@ USER 1000:1000
 EXPOSE 4180 9464
 # flowergate drains on SIGTERM (FLOWERGATE_PROXY_SHUTDOWN_TIMEOUT, default 25 s).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/app/src/cli.ts"]
+ENTRYPOINT ["node", "/app/bin/flowergate.js"]
 CMD ["serve"]

@@ -8,7 +8,6 @@ import { createTtlCache } from './cache/ttl-cache.ts';
 import type { Config } from './config/schema.ts';
 import { createCsrfGuard } from './decision/csrf.ts';
 import { createPipeline, type DecisionObserver, type KubeGate, type Pipeline } from './decision/pipeline.ts';
-import { openDatabase } from './django/database/open-database.ts';
 import type { DjangoDatabase } from './django/database/store.ts';
 import { nowMicros } from './django/instant.ts';
 import { createSessionResolver } from './django/resolve-session.ts';
@@ -36,8 +35,8 @@ export interface Sidecar {
 export interface AppDeps {
   readonly config: Config;
   readonly logger: Logger;
-  /** Injectable for tests; opened from the configuration otherwise. */
-  readonly database?: DjangoDatabase;
+  /** Django's database, opened by `openDatabase` (src/django/database/open-database.ts) or a test's own. */
+  readonly database: DjangoDatabase;
   /** Service-account authentication, built with the app's metrics; absent unless token auth is on. */
   readonly createKube?: (deps: {
     config: Config;
@@ -78,7 +77,7 @@ export function createApp(deps: AppDeps): App {
   const { config, logger } = deps;
   const registry = deps.registry ?? new Registry();
   const metrics = createMetrics({ registry, version: VERSION });
-  const database = observeStore(deps.database ?? openDatabase(config), metrics);
+  const database = observeStore(deps.database, metrics);
   const resolver = createSessionResolver(config.django, database);
   const kube = deps.createKube?.({ config, metrics }) ?? null;
   const trusted = config.trustedProxies.length ? parseNetworks(config.trustedProxies) : null;

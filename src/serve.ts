@@ -1,6 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { flushCompileCache } from 'node:module';
 import { createApp } from './app.ts';
 import { loadConfig } from './config/load.ts';
+import { openDatabase } from './django/database/open-database.ts';
 import { configSecrets, summarizeConfig } from './log/config-summary.ts';
 import { createLogger } from './log/logger.ts';
 import { policyProblems } from './policy/policy.ts';
@@ -39,6 +41,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     app = createApp({
       config,
       logger,
+      database: await openDatabase(config),
       ...(createKube ? { createKube } : {}),
       ...(sidecar ? { createSidecar: sidecar } : {}),
     });
@@ -58,6 +61,9 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   await Promise.all([listen(mainServer, config.listen), listen(adminServer, config.adminListen)]);
   app.readiness.start();
+  // Everything serving needs is loaded now: write the compile cache (bin/flowergate.js) at once
+  // rather than at exit, so the next start (a restart, the next pod) finds it.
+  flushCompileCache?.();
   logger.info(
     { config: summarizeConfig(config) },
     `flowergate listening on ${config.listen} (admin ${config.adminListen})`,

@@ -4,7 +4,9 @@
 //                                              ceiling, and the "checks nothing" auth backend behind nginx)
 //   node bench/servers/bare.ts PORT upstream   a fast static upstream (a Flower stand-in): 200 with a
 //                                              1 KiB body; GET /large?mib=N streams N MiB in 64 KiB chunks
+
 import { createServer } from 'node:http';
+import { flushCompileCache } from 'node:module';
 
 const port = Number(process.argv[2]);
 const mode = process.argv[3] ?? 'empty';
@@ -44,5 +46,8 @@ const server = createServer((req, res) => {
   res.end(SMALL);
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1', () => process.stdout.write(`listening on ${port}\n`));
+server.listen(port, '127.0.0.1', () => {
+  flushCompileCache(); // the bench's warm compile cache, as flowergate's (bench/run.ts)
+  process.stdout.write(`listening on ${port}\n`);
+});
 process.on('SIGTERM', () => process.exit(0));

@@ -2,7 +2,9 @@
 // over a keep-alive pool and pipes the answer back. No auth, no header rewriting beyond hop-by-hop.
 //
 //   node bench/servers/pipe-proxy.ts PORT UPSTREAM_URL
+
 import { Agent, createServer, request } from 'node:http';
+import { flushCompileCache } from 'node:module';
 
 const port = Number(process.argv[2]);
 const upstream = new URL(process.argv[3] ?? '');
@@ -31,5 +33,8 @@ const server = createServer((req, res) => {
   req.pipe(outgoing);
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1', () => process.stdout.write(`listening on ${port}\n`));
+server.listen(port, '127.0.0.1', () => {
+  flushCompileCache(); // the bench's warm compile cache, as flowergate's (bench/run.ts)
+  process.stdout.write(`listening on ${port}\n`);
+});
 process.on('SIGTERM', () => process.exit(0));

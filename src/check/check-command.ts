@@ -53,7 +53,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
     io.stderr.write(`flowergate check: --path is ambiguous (${path.why})\n`);
     return 2;
   }
-  const database = openDatabase(config);
+  const database = await openDatabase(config);
   const resolver = createSessionResolver(config.django, database);
   const match = createPolicy(config.policy).match({
     method,

@@ -29,12 +29,12 @@ const keys = createDemoDatabase(
   1000,
 );
 
-const build = (databaseUrl = `sqlite:///${dbPath}`) => {
+const build = async (databaseUrl = `sqlite:///${dbPath}`) => {
   const config = loadConfig({
     file: 'examples/flower-policy.yaml',
     env: { FLOWERGATE_DJANGO_SECRET_KEY: secret, FLOWERGATE_DJANGO_DATABASE_URL: databaseUrl },
   });
-  const database = openDatabase(config);
+  const database = await openDatabase(config);
   let loads = 0;
   const resolver = createSessionResolver(config.django, database);
   const counting = {
@@ -81,7 +81,7 @@ const request = (
 });
 
 test('the Flower example policy: staff may look, only superusers may act', async (t) => {
-  const { pipeline, database } = build();
+  const { pipeline, database } = await build();
   t.teardown(() => database.close());
   t.like(await pipeline(request('viewer', 'GET', '/workers')), { decision: 'allow', reason: 'ok' });
   t.like(await pipeline(request('viewer', 'POST', '/tasks/datatable')), { decision: 'allow' });
@@ -102,7 +102,7 @@ test('the Flower example policy: staff may look, only superusers may act', async
 });
 
 test('path tricks reach the rule they spell, or are refused', async (t) => {
-  const { pipeline, database } = build();
+  const { pipeline, database } = await build();
   t.teardown(() => database.close());
   for (const uri of [
     '//api/worker/shutdown/w',
@@ -125,7 +125,7 @@ test('path tricks reach the rule they spell, or are refused', async (t) => {
 });
 
 test('a cross-site POST with a superuser session is refused by the CSRF guard', async (t) => {
-  const { pipeline, database } = build();
+  const { pipeline, database } = await build();
   t.teardown(() => database.close());
   t.like(await pipeline(request('root', 'POST', '/api/task/revoke/1', { origin: 'https://evil.example' })), {
     decision: 'forbidden',
@@ -137,7 +137,7 @@ test('a cross-site POST with a superuser session is refused by the CSRF guard', 
 });
 
 test('the session verdict is cached: a burst of requests costs one lookup', async (t) => {
-  const { pipeline, database, loads } = build();
+  const { pipeline, database, loads } = await build();
   t.teardown(() => database.close());
   const results = await Promise.all(
     Array.from({ length: 50 }, () => pipeline(request('root', 'GET', '/workers'))),
@@ -148,7 +148,7 @@ test('the session verdict is cached: a burst of requests costs one lookup', asyn
 });
 
 test('a session store that fails is an error (503), never an allow', async (t) => {
-  const { pipeline, database } = build(`sqlite:///${join(dir, 'missing', 'db.sqlite3')}`);
+  const { pipeline, database } = await build(`sqlite:///${join(dir, 'missing', 'db.sqlite3')}`);
   t.teardown(() => database.close());
   const result = await pipeline(request('root', 'GET', '/workers'));
   t.like(result, { decision: 'error', reason: 'store_unavailable' });

@@ -71,7 +71,7 @@ for (const fixture of fixtures) {
 
     serial(`${title}: flowergate agrees with Django on all ${scenario.cases.length} cases`, async (t) => {
       const config = loadConfig({ env: { ...scenario.env, FLOWERGATE_STORE_TIMEOUT: '10' } });
-      const database = openDatabase(config);
+      const database = await openDatabase(config);
       const resolver = createSessionResolver(config.django, database);
       t.teardown(() => database.close());
       let compared = 0;

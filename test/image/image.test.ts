@@ -63,7 +63,7 @@ test('the image builds, runs hardened and read-only, and decides correctly again
 
   const inspect = JSON.parse((await run('podman', ['image', 'inspect', IMAGE], { env })).stdout)[0];
   t.is(inspect.Config.User, '1000:1000', 'numeric non-root user');
-  t.deepEqual(inspect.Config.Entrypoint, ['node', '/app/src/cli.ts']);
+  t.deepEqual(inspect.Config.Entrypoint, ['node', '/app/bin/flowergate.js']);
   t.deepEqual(inspect.Config.Cmd, ['serve']);
   t.is(inspect.Config.StopSignal, 'SIGTERM');
 

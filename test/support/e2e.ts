@@ -22,6 +22,7 @@ import { parse as parseYaml } from 'yaml';
 import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { PolicyRule } from '../../src/config/schema.ts';
+import { openDatabase } from '../../src/django/database/open-database.ts';
 import { configSecrets } from '../../src/log/config-summary.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createSidecarProxy } from '../../src/proxy/sidecar.ts';
@@ -403,7 +404,13 @@ export async function startFlowergateInProcess(options: FlowergateOptions): Prom
     secrets: configSecrets(config),
   });
   const registry = new Registry();
-  const app: App = createApp({ config, logger, registry, createSidecar: createSidecarProxy });
+  const app: App = createApp({
+    config,
+    logger,
+    registry,
+    database: await openDatabase(config),
+    createSidecar: createSidecarProxy,
+  });
   const server: Server = http.createServer(
     { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
     app.handler,
