@@ -1,19 +1,38 @@
-import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 
 export type HashAlgorithm = 'sha1' | 'sha256';
 
+/** SHA-1 and SHA-256 both work on 64-byte blocks (RFC 2104's B). */
+const BLOCK = 64;
+
 /**
- * `salted_hmac`'s key: H(key_salt ‖ secret), computed once per (salt, secret) at start-up. A KeyObject,
- * because createHmac() re-imports a Buffer key on every call, which costs more than the HMAC itself.
+ * An HMAC key prepared once: RFC 2104's K ⊕ ipad and K ⊕ opad. With them an HMAC is two one-shot
+ * hashes, a third of what createHmac() costs per call (its object and key handling), and two HMACs
+ * are on the path of every uncached decision.
  */
-export function deriveKey(keySalt: string, secret: string, algorithm: HashAlgorithm): KeyObject {
-  return createSecretKey(createHash(algorithm).update(keySalt, 'utf8').update(secret, 'utf8').digest());
+export interface HmacKey {
+  readonly inner: Buffer;
+  readonly outer: Buffer;
 }
 
-export function hmac(key: KeyObject, value: string | Buffer, algorithm: HashAlgorithm): Buffer {
-  return typeof value === 'string'
-    ? createHmac(algorithm, key).update(value, 'utf8').digest()
-    : createHmac(algorithm, key).update(value).digest();
+/** `salted_hmac`'s key, H(key_salt ‖ secret), computed once per (salt, secret) at start-up. */
+export function deriveKey(keySalt: string, secret: string, algorithm: HashAlgorithm): HmacKey {
+  const key = createHash(algorithm).update(keySalt, 'utf8').update(secret, 'utf8').digest();
+  // A digest is never longer than a block, so RFC 2104's "hash a long key first" does not arise.
+  const inner = Buffer.alloc(BLOCK, 0x36);
+  const outer = Buffer.alloc(BLOCK, 0x5c);
+  for (let i = 0; i < key.length; i++) {
+    inner[i]! ^= key[i]!;
+    outer[i]! ^= key[i]!;
+  }
+  return { inner, outer };
+}
+
+/** HMAC(key, value) = H(K ⊕ opad ‖ H(K ⊕ ipad ‖ value)). */
+export function hmac(key: HmacKey, value: string | Buffer, algorithm: HashAlgorithm): Buffer {
+  const message = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  const inner = hash(algorithm, Buffer.concat([key.inner, message]), 'buffer');
+  return hash(algorithm, Buffer.concat([key.outer, inner]), 'buffer');
 }
 
 /** Django's `constant_time_compare` on the UTF-8 bytes of two strings. */

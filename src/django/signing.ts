@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { base62Decode, base62Encode } from './base62.ts';
 import {
@@ -7,6 +6,7 @@ import {
   constantTimeEqual,
   deriveKey,
   type HashAlgorithm,
+  type HmacKey,
   hmac,
 } from './crypto.ts';
 
@@ -33,7 +33,7 @@ export type UnsignResult =
  */
 export function createTimestampUnsigner(options: SignerOptions): (signed: string) => UnsignResult {
   const keySalt = `${options.salt}signer`;
-  const candidates: { key: KeyObject; algorithm: HashAlgorithm }[] = [];
+  const candidates: { key: HmacKey; algorithm: HashAlgorithm }[] = [];
   options.secrets.forEach((secret, index) => {
     const algorithms = index === 0 ? options.primaryAlgorithms : (['sha256'] as const);
     for (const algorithm of algorithms)
