@@ -30,7 +30,8 @@ ${skipped.length ? `\nSkipped:\n${skipped.map((s) => `- ${s}`).join('\n')}\n` : 
 - **peak RSS** is the server process's \`VmHWM\`; in parentheses the highest anonymous resident
   memory (\`RssAnon\`, sampled every 100 ms) — RSS without the Node binary's file pages, which are
   about 50–60 MiB of every Node process here and are shared between processes.
-- **1b** is not a target: Koa with @koa/router (the framework of flowergate's main port) answering 200
+- **1b** is not a target: Koa with @koa/router (the framework of whoami and sign-in; the forward-auth
+  endpoints and the proxy are served before it) answering 200
   with no work at all, so the framework's own cost can be told apart from flowergate's.
 
 ## What each row is
@@ -59,6 +60,42 @@ ${skipped.length ? `\nSkipped:\n${skipped.map((s) => `- ${s}`).join('\n')}\n` : 
    shows the latency flowergate adds. Then a large answer is streamed through each proxy, to a fast
    reader (memory must not grow more than the pipe proxy's) and to a slow one (backpressure: the
    proxy must not buffer the answer), while the proxy's RSS is sampled every 20 ms.
+
+## What the profiles say
+
+Found with \`--cpu-prof\`, an in-process harness around the real request listener and \`strace -c\`, on
+the machine above (2026-12-02). What moved the table since the first run (2026-11-22; ratios of
+that run → this one): the forward-auth endpoints and the proxy are served on \`node:http\` before Koa
+(Koa and its router alone reach 0.52–0.57× of the ceiling); repeated reads on a cached verdict no
+longer write an audit line by default (the line was a tenth of a cached decision); the queries of one
+event-loop turn share one SQLite read transaction (8 system calls and ~16 µs a query → ~1 µs); HMACs
+come from two one-shot hashes (~7 µs → ~2 µs each); cache hits answer without a promise; a full
+verdict cache evicts a sixteenth at a time (V8 keeps deleted \`Map\` entries as holes, and evicting one
+at a time walked them: a tenth of the denial row); identity headers are built once per cached
+identity; \`X-Original-URL\` is read without a URL parse; the compile cache keeps Node's TypeScript
+stripper out of memory (−20 MiB). Warm 0.33–0.35× → 0.51–0.60×, behind nginx 0.67–0.93× → 0.76–0.92×, sidecar
+0.34–0.46× → 0.40–0.62× (two full runs today).
+
+What is left, row by row:
+
+- **warm** — spread thin: the headers flowergate reads (Node builds \`req.headers\` on first use; the
+  ceiling never reads them), the cookie's SHA-256 for the cache key, two prom-client updates (each
+  hashes its labels), the policy match and the promise chain. In-process a cached decision adds ~7 µs
+  to Node's own ~2 µs per response; against the ceiling's ~24 µs per request that bounds the ratio at
+  about 0.75 even before anything else.
+- **cold** — three queries, two HMACs, an inflate and a JSON parse per request, and an audit line
+  (each fresh verdict is written, synchronously: one \`write\` system call, ~5 µs here). PostgreSQL
+  adds three round trips through \`pg\`, whose protocol parsing is that row's largest single cost.
+- **denial** — a database miss, a 401 with a JSON body and an audit line (always written: issue 5)
+  per request; the line and its system call are ~15 µs of the row's ~90–120 µs. Meeting 0.7× would
+  mean not writing every denial during a flood.
+- **sidecar** — Node's HTTP client and agent (writes to two sockets) dominate both proxies;
+  flowergate adds http-proxy's passes and events, its exchange bookkeeping and the decision.
+- **peak RSS** — the ceiling itself peaks at 78–89 MiB (\`VmHWM\`, 26–38 MiB anonymous). Under load V8
+  enlarges the young generation with the allocation rate and keeps old-generation garbage until it is
+  worth collecting (the cold PostgreSQL row reaches ~300 MiB with a live heap near 20 MiB).
+  \`--max-semi-space-size=4\` takes ~15 MiB off at ~5 % of throughput; \`=1\` halves throughput. Neither
+  is the default.
 
 ## Targets (issue 8)
 
