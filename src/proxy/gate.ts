@@ -1,5 +1,4 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { Config } from '../config/schema.ts';
 import type { DecisionObserver, Pipeline, PipelineResult } from '../decision/pipeline.ts';
 import type { OriginalRequest } from '../decision/request.ts';
 import type { Logger } from '../log/logger.ts';
@@ -14,7 +13,6 @@ export interface GateDeps {
   readonly observe: DecisionObserver;
   readonly trustedProxies: NetworkSet | null;
   readonly requestHygiene: RequestHygieneFn;
-  readonly headerNames: Config['headers'];
   readonly logger: Logger;
 }
 

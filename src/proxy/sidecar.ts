@@ -76,7 +76,6 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
     observe: deps.observe,
     trustedProxies: deps.trustedProxies,
     requestHygiene,
-    headerNames: config.headers,
     logger,
   });
   const exchangeDeps = {
