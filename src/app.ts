@@ -14,11 +14,12 @@ import { createSessionResolver } from './django/resolve-session.ts';
 import type { SessionVerdict } from './django/verdict.ts';
 import { createAuditLog } from './log/audit.ts';
 import type { Logger } from './log/logger.ts';
+import { logRequestError } from './log/request-error.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { type NetworkSet, parseNetworks } from './policy/networks.ts';
 import { createPolicy } from './policy/policy.ts';
 import { type AnswerOptions, createIdentityHeaders } from './server/answer.ts';
-import { createAuthEndpoints, INTERNAL_ERROR, write } from './server/auth-endpoints.ts';
+import { createAuthEndpoints, failClosed } from './server/auth-endpoints.ts';
 import { createMainApp } from './server/main-app.ts';
 import { createRedirectCheck } from './server/safe-redirect.ts';
 import { VERSION } from './version.ts';
@@ -137,23 +138,20 @@ export function createApp(deps: AppDeps): App {
       ? deps.createSidecar({ config, pipeline, answers, metrics, logger, observe, trustedProxies: trusted })
       : null;
   const main = createMainApp({ pipeline, answers, trustedProxies: trusted });
-  main.on('error', (error: Error) => logRequestError(logger, error));
+  const onError = (error: unknown) => logRequestError(logger, error);
+  main.on('error', onError);
   const auth = createAuthEndpoints({
     pipeline,
     answers,
     trustedProxies: trusted,
     observe,
-    onError: (error) => logRequestError(logger, error),
+    onError,
   });
   const koa = main.callback();
   const handler: RequestListener = (req, res) => {
     if (auth(req, res)) return;
     if (sidecar && !req.url?.startsWith('/_flowergate/')) {
-      sidecar.handle(req, res).catch((error: unknown) => {
-        logRequestError(logger, error);
-        if (!res.headersSent) write(res, INTERNAL_ERROR);
-        else res.destroy();
-      });
+      sidecar.handle(req, res).catch((error: unknown) => failClosed(res, error, onError));
       return;
     }
     void koa(req, res);
@@ -180,17 +178,6 @@ export function createApp(deps: AppDeps): App {
       await Promise.all([database.close(), kube?.close()]);
     },
   };
-}
-
-/**
- * A client that goes away mid-response (reset, broken pipe) is ordinary on a busy port, not a
- * failure of ours: debug, so the error log stays for real faults.
- */
-function logRequestError(logger: Logger, error: unknown): void {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE')
-    logger.debug({ err: error }, 'client went away');
-  else logger.error({ err: error }, 'request failed');
 }
 
 /** Wraps the database so every query is timed into `flowergate_session_store_duration_seconds`. */

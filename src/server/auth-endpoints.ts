@@ -82,16 +82,22 @@ export function createAuthEndpoints(deps: AuthEndpointsDeps): AuthEndpoints {
             ? extractEnvoy
             : null;
     if (!extract) return false;
-    decide(req, res, extract).catch((error: unknown) => {
-      deps.onError(error);
-      if (!res.headersSent) write(res, INTERNAL_ERROR);
-      else res.destroy();
-    });
+    decide(req, res, extract).catch((error: unknown) => failClosed(res, error, deps.onError));
     return true;
   };
 }
 
-export const INTERNAL_ERROR: Answer = {
+/**
+ * A request handler that threw (a bug, never a decision): logged, and answered 500 — or, when its
+ * headers are already out, the connection is cut so the client cannot take a half answer for whole.
+ */
+export function failClosed(res: ServerResponse, error: unknown, onError: (error: unknown) => void): void {
+  onError(error);
+  if (!res.headersSent) write(res, INTERNAL_ERROR);
+  else res.destroy();
+}
+
+const INTERNAL_ERROR: Answer = {
   status: 500,
   headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
   body: `${JSON.stringify({ decision: 'error', reason: 'internal_error' })}\n`,
