@@ -6,7 +6,7 @@ import { isFlowergateError } from '../errors.ts';
 import { normalizePath } from '../policy/normalize-path.ts';
 import type { Match, Policy } from '../policy/policy.ts';
 import type { Principal } from '../policy/requirement.ts';
-import { decide } from './decide.ts';
+import { decide, type Outcome } from './decide.ts';
 import type { CacheLabel, DecisionKind, Reason } from './labels.ts';
 import type { OriginalRequest } from './request.ts';
 
@@ -42,7 +42,8 @@ export interface PipelineDeps {
   readonly onCacheResult?: (result: 'hit' | 'miss' | 'coalesced') => void;
 }
 
-export type Pipeline = (request: OriginalRequest) => Promise<PipelineResult>;
+/** A value when nothing had to wait (a cached verdict), else a promise; never rejects. */
+export type Pipeline = (request: OriginalRequest) => PipelineResult | Promise<PipelineResult>;
 
 /** Told of every decision once, with how long it took: metrics and the audit line. */
 export type DecisionObserver = (request: OriginalRequest, result: PipelineResult, seconds: number) => void;
@@ -75,7 +76,75 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       });
   };
 
-  return async (request) => {
+  const failed = (error: unknown, match: Match, cache: CacheLabel, path: string): PipelineResult => {
+    const reason: Reason = isFlowergateError(error)
+      ? error.code === 'KUBE_UNAVAILABLE'
+        ? 'kube_unavailable'
+        : 'store_unavailable'
+      : 'internal_error';
+    return { decision: 'error', reason, principal: null, match, cache, path, error: error as Error };
+  };
+
+  const withKube = async (
+    request: OriginalRequest,
+    match: Match,
+    path: string,
+    cache: CacheLabel,
+    kube: KubeGate,
+    token: string,
+  ): Promise<PipelineResult> => {
+    const user = await kube.authenticate(token);
+    if (!user) return judge(request, match, path, cache, null, 'kube_token_invalid');
+    const principal: Principal = { kind: 'kube', username: user.username, groups: user.groups };
+    // Rules that name service accounts or groups decide directly; anything else is RBAC's call.
+    if (match.requirement.kind === 'serviceaccount' || match.requirement.kind === 'kube-group') {
+      return judge(request, match, path, cache, principal, 'ok');
+    }
+    const review = await kube.authorize(user, { method: request.method, path });
+    return {
+      decision: review.allowed ? 'allow' : 'forbidden',
+      reason: review.allowed ? 'ok' : 'kube_access_denied',
+      principal,
+      match,
+      cache,
+      path,
+    };
+  };
+
+  const judge = (
+    request: OriginalRequest,
+    match: Match,
+    path: string,
+    cache: CacheLabel,
+    principal: Principal | null,
+    anonymousReason: Reason,
+  ): PipelineResult | Promise<PipelineResult> => {
+    const finish = (outcome: Outcome): PipelineResult =>
+      outcome.decision === 'allow' && principal?.kind === 'django' && !deps.csrfGuard(request)
+        ? { decision: 'forbidden', reason: 'csrf_origin_mismatch', principal, match, cache, path }
+        : { decision: outcome.decision, reason: outcome.reason, principal, match, cache, path };
+    const outcome = decide(principal, anonymousReason, match);
+    return outcome instanceof Promise ? outcome.then(finish) : finish(outcome);
+  };
+
+  const afterVerdict = (
+    request: OriginalRequest,
+    match: Match,
+    path: string,
+    found: Found,
+  ): PipelineResult | Promise<PipelineResult> => {
+    const verdict = found.verdict;
+    if (verdict.kind === 'user') {
+      return judge(request, match, path, found.cache, { kind: 'django', identity: verdict.identity }, 'ok');
+    }
+    const token = deps.kube ? deps.kube.bearerToken(request.authorization) : null;
+    if (token && deps.kube) return withKube(request, match, path, found.cache, deps.kube, token);
+    return judge(request, match, path, found.cache, null, verdict.reason);
+  };
+
+  // Synchronous end to end on a cache hit (the common case: a dashboard's polls and static files);
+  // a promise only where the store, the cache's first lookup or Kubernetes is asked.
+  return (request) => {
     const normalized = normalizePath(request.uri);
     if (!normalized.ok) {
       return {
@@ -99,47 +168,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     let cache: CacheLabel = 'miss';
     try {
-      const cookie = deps.resolver.sessionCookie(request.cookie);
-      const found = await verdictFor(cookie);
-      cache = found.cache;
-      let principal: Principal | null =
-        found.verdict.kind === 'user' ? { kind: 'django', identity: found.verdict.identity } : null;
-      let anonymousReason: Reason = found.verdict.kind === 'anonymous' ? found.verdict.reason : 'ok';
-
-      const token = !principal && deps.kube ? deps.kube.bearerToken(request.authorization) : null;
-      if (token && deps.kube) {
-        const user = await deps.kube.authenticate(token);
-        if (!user) {
-          anonymousReason = 'kube_token_invalid';
-        } else {
-          principal = { kind: 'kube', username: user.username, groups: user.groups };
-          // Rules that name service accounts or groups decide directly; anything else is RBAC's call.
-          if (match.requirement.kind !== 'serviceaccount' && match.requirement.kind !== 'kube-group') {
-            const review = await deps.kube.authorize(user, { method: request.method, path });
-            return {
-              decision: review.allowed ? 'allow' : 'forbidden',
-              reason: review.allowed ? 'ok' : 'kube_access_denied',
-              principal,
-              match,
-              cache,
-              path,
-            };
-          }
-        }
-      }
-
-      const outcome = await decide(principal, anonymousReason, match);
-      if (outcome.decision === 'allow' && principal?.kind === 'django' && !deps.csrfGuard(request)) {
-        return { decision: 'forbidden', reason: 'csrf_origin_mismatch', principal, match, cache, path };
-      }
-      return { decision: outcome.decision, reason: outcome.reason, principal, match, cache, path };
+      const found = verdictFor(deps.resolver.sessionCookie(request.cookie));
+      const after = (f: Found) => {
+        cache = f.cache;
+        return afterVerdict(request, match, path, f);
+      };
+      const result = found instanceof Promise ? found.then(after) : after(found);
+      return result instanceof Promise
+        ? result.catch((error: unknown) => failed(error, match, cache, path))
+        : result;
     } catch (error) {
-      const reason: Reason = isFlowergateError(error)
-        ? error.code === 'KUBE_UNAVAILABLE'
-          ? 'kube_unavailable'
-          : 'store_unavailable'
-        : 'internal_error';
-      return { decision: 'error', reason, principal: null, match, cache, path, error: error as Error };
+      return failed(error, match, cache, path);
     }
   };
 }

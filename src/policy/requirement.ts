@@ -41,9 +41,13 @@ const no = (reason: Reason): RequirementAnswer => ({ allowed: false, reason });
 /**
  * Does an authenticated principal meet the requirement? Django users must be active for anything
  * beyond `authenticated`'s own rule: Django's get_user lets inactive users through only under
- * AllowAllUsers backends, and we still refuse them.
+ * AllowAllUsers backends, and we still refuse them. Answers without a promise unless groups or
+ * permissions must be read: the common rules sit on every request's path.
  */
-export async function satisfies(requirement: Requirement, principal: Principal): Promise<RequirementAnswer> {
+export function satisfies(
+  requirement: Requirement,
+  principal: Principal,
+): RequirementAnswer | Promise<RequirementAnswer> {
   if (requirement.kind === 'public') return yes;
   if (principal.kind === 'kube') {
     switch (requirement.kind) {
@@ -67,9 +71,9 @@ export async function satisfies(requirement: Requirement, principal: Principal):
     case 'superuser':
       return user.isSuperuser ? yes : no('not_superuser');
     case 'group':
-      return (await user.groups()).includes(requirement.name) ? yes : no('not_in_group');
+      return user.groups().then((groups) => (groups.includes(requirement.name) ? yes : no('not_in_group')));
     case 'perm':
-      return (await user.hasPerm(requirement.permission)) ? yes : no('missing_permission');
+      return user.hasPerm(requirement.permission).then((has) => (has ? yes : no('missing_permission')));
     case 'serviceaccount':
     case 'kube-group':
       return no('requires_service_account');

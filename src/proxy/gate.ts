@@ -1,9 +1,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { DecisionObserver, Pipeline, PipelineResult } from '../decision/pipeline.ts';
+import type { DecisionObserver, Pipeline } from '../decision/pipeline.ts';
 import type { OriginalRequest } from '../decision/request.ts';
 import type { Logger } from '../log/logger.ts';
 import type { NetworkSet } from '../policy/networks.ts';
-import { type Answer, type AnswerOptions, denialAnswer } from '../server/answer.ts';
+import { type Answer, type AnswerOptions, denialAnswer, identityFailed } from '../server/answer.ts';
 import { type Forwarded, proxyRequest } from './original-request.ts';
 import type { RequestHygieneFn } from './request-headers.ts';
 
@@ -61,13 +61,7 @@ export function createGate(
         { err: error, requestId: original.requestId },
         'identity lookup failed; answered 503',
       );
-      const failed: PipelineResult = {
-        ...result,
-        decision: 'error',
-        reason: 'store_unavailable',
-        error: error as Error,
-      };
-      return { kind: 'answer', answer: denialAnswer(failed, original, deps.answers) };
+      return { kind: 'answer', answer: denialAnswer(identityFailed(result, error), original, deps.answers) };
     }
     const headers = deps.requestHygiene(req.headers, {
       method: original.method,

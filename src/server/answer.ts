@@ -31,45 +31,53 @@ const html = (status: number, body: string, extra: Record<string, string> = {}):
   body,
 });
 
-/** The identity headers for an allowed request. */
-export type IdentityHeaders = (result: PipelineResult) => Promise<Record<string, string>>;
+/** The identity headers for an allowed request: a value once known, a promise while groups are read. */
+export type IdentityHeaders = (
+  result: PipelineResult,
+) => Record<string, string> | Promise<Record<string, string>>;
+
+const NO_IDENTITY: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * Identity headers for the upstream on allow, encoded for the wire (UTF-8 bytes, see header-value.ts);
  * empty values are left out, and so are values that cannot be sent (a control character), with a warning.
  * A Django identity's headers are worked out once: the verdict cache hands the same identity to every
- * request of its lifetime.
+ * request of its lifetime, and from the second request on they are answered without a promise.
  */
 export function createIdentityHeaders(names: Config['headers']): IdentityHeaders {
-  const known = new WeakMap<object, Promise<Record<string, string>>>();
+  const known = new WeakMap<object, Record<string, string> | Promise<Record<string, string>>>();
   return (result) => {
     const principal = result.principal;
-    if (!principal) return Promise.resolve({});
+    if (!principal) return NO_IDENTITY;
     if (principal.kind === 'kube') {
       const headers: Record<string, string> = { [names.user]: principal.username };
       if (principal.groups.length) headers[names.groups] = principal.groups.join(',');
-      return Promise.resolve(
-        encodeHeaders(headers, () => `service account ${JSON.stringify(principal.username)}`),
-      );
+      return encodeHeaders(headers, () => `service account ${JSON.stringify(principal.username)}`);
     }
     const identity = principal.identity;
-    let headers = known.get(identity);
-    if (!headers) {
-      headers = identity.groups().then((groups) => {
-        const plain: Record<string, string> = { [names.user]: identity.username };
-        if (identity.email) plain[names.email] = identity.email;
-        if (groups.length) plain[names.groups] = groups.join(',');
-        return encodeHeaders(
-          plain,
-          () => `Django user ${JSON.stringify(identity.username)} (id ${identity.userId})`,
-        );
-      });
-      known.set(identity, headers);
-      // A failed groups query is not remembered: the next request asks again (and fails closed meanwhile).
-      headers.catch(() => known.delete(identity));
-    }
-    return headers;
+    const memo = known.get(identity);
+    if (memo) return memo;
+    const pending = identity.groups().then((groups) => {
+      const plain: Record<string, string> = { [names.user]: identity.username };
+      if (identity.email) plain[names.email] = identity.email;
+      if (groups.length) plain[names.groups] = groups.join(',');
+      const encoded = encodeHeaders(
+        plain,
+        () => `Django user ${JSON.stringify(identity.username)} (id ${identity.userId})`,
+      );
+      known.set(identity, encoded);
+      return encoded;
+    });
+    known.set(identity, pending);
+    // A failed groups query is not remembered: the next request asks again (and fails closed meanwhile).
+    pending.catch(() => known.delete(identity));
+    return pending;
   };
+}
+
+/** An allow whose identity headers could not be worked out (the groups query failed): a 503. */
+export function identityFailed(result: PipelineResult, error: unknown): PipelineResult {
+  return { ...result, decision: 'error', reason: 'store_unavailable', error: error as Error };
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DecisionObserver, Pipeline } from '../decision/pipeline.ts';
+import type { DecisionObserver, Pipeline, PipelineResult } from '../decision/pipeline.ts';
+import type { OriginalRequest } from '../decision/request.ts';
 import type { NetworkSet } from '../policy/networks.ts';
-import { type Answer, type AnswerOptions, denialAnswer } from './answer.ts';
+import { type Answer, type AnswerOptions, denialAnswer, identityFailed } from './answer.ts';
 import type { Extract, SubRequest } from './dialects/dialect.ts';
 import { ENVOY_PREFIX, extractEnvoy } from './dialects/envoy.ts';
 import { extractForward } from './dialects/forward.ts';
@@ -32,28 +33,10 @@ const FORWARD = '/_flowergate/auth/forward';
 export function createAuthEndpoints(deps: AuthEndpointsDeps): AuthEndpoints {
   const names = deps.answers.headerNames;
 
-  const decide = async (req: IncomingMessage, res: ServerResponse, extract: Extract): Promise<void> => {
-    const started = performance.now();
-    const original = extract(subRequest(req), deps.trustedProxies);
-    if (typeof original === 'string') {
-      // A sub-request that doesn't say what it is for is refused; 403 is one of nginx's two codes.
-      write(res, {
-        status: 403,
-        headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
-        body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original })}\n`,
-      });
-      return;
-    }
-    const result = await deps.pipeline(original);
-    deps.observe(original, result, (performance.now() - started) / 1000);
-    if (result.decision !== 'allow') {
-      write(res, denialAnswer(result, original, deps.answers));
-      return;
-    }
+  const allow = (res: ServerResponse, identity: Record<string, string>): void => {
     // Every identity header, empty when unknown (a public path, no email, no groups): a proxy that copies
     // them then overwrites a client-sent copy. Caddy 2.6's copy_headers would otherwise send its
     // placeholder text upstream; nginx drops an empty value.
-    const identity = await deps.answers.identityHeaders(result);
     res.writeHead(200, [
       names.user,
       identity[names.user] ?? '',
@@ -69,6 +52,48 @@ export function createAuthEndpoints(deps: AuthEndpointsDeps): AuthEndpoints {
     res.end();
   };
 
+  const answer = (
+    res: ServerResponse,
+    original: OriginalRequest,
+    result: PipelineResult,
+    started: number,
+  ): void | Promise<void> => {
+    deps.observe(original, result, (performance.now() - started) / 1000);
+    if (result.decision !== 'allow') {
+      write(res, denialAnswer(result, original, deps.answers));
+      return;
+    }
+    const identity = deps.answers.identityHeaders(result);
+    if (!(identity instanceof Promise)) return allow(res, identity);
+    return identity.then(
+      (headers) => allow(res, headers),
+      (error: unknown) => {
+        // The groups query failed: no identity, no allow (fail closed, as the proxy does).
+        deps.onError(error);
+        write(res, denialAnswer(identityFailed(result, error), original, deps.answers));
+      },
+    );
+  };
+
+  // No promise on a cached verdict: the proxy asks for every request it serves.
+  const decide = (req: IncomingMessage, res: ServerResponse, extract: Extract): void | Promise<void> => {
+    const started = performance.now();
+    const original = extract(subRequest(req), deps.trustedProxies);
+    if (typeof original === 'string') {
+      // A sub-request that doesn't say what it is for is refused; 403 is one of nginx's two codes.
+      write(res, {
+        status: 403,
+        headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+        body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original })}\n`,
+      });
+      return;
+    }
+    const result = deps.pipeline(original);
+    return result instanceof Promise
+      ? result.then((r) => answer(res, original, r, started))
+      : answer(res, original, result, started);
+  };
+
   return (req, res) => {
     const url = req.url ?? '';
     if (!url.startsWith(AUTH_PREFIX)) return false;
@@ -82,7 +107,12 @@ export function createAuthEndpoints(deps: AuthEndpointsDeps): AuthEndpoints {
             ? extractEnvoy
             : null;
     if (!extract) return false;
-    decide(req, res, extract).catch((error: unknown) => failClosed(res, error, deps.onError));
+    try {
+      const done = decide(req, res, extract);
+      if (done) done.catch((error: unknown) => failClosed(res, error, deps.onError));
+    } catch (error) {
+      failClosed(res, error, deps.onError);
+    }
     return true;
   };
 }

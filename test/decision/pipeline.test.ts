@@ -147,6 +147,22 @@ test('the session verdict is cached: a burst of requests costs one lookup', asyn
   t.is((await pipeline(request('root', 'GET', '/tasks'))).cache, 'hit');
 });
 
+test('a cached verdict, allow or deny, is decided without a promise; the first lookup is a promise', async (t) => {
+  const { pipeline, database } = await build();
+  t.teardown(() => database.close());
+  const first = pipeline(request('root', 'GET', '/workers'));
+  t.true(first instanceof Promise, 'the first request asks the store');
+  t.like(await first, { decision: 'allow', cache: 'miss' });
+  const hit = pipeline(request('root', 'GET', '/tasks'));
+  t.false(hit instanceof Promise, 'a cache hit answers synchronously');
+  t.like(hit, { decision: 'allow', reason: 'ok', cache: 'hit' });
+
+  await pipeline(request('viewer', 'POST', '/api/task/revoke/1'));
+  const refused = pipeline(request('viewer', 'POST', '/api/task/revoke/1'));
+  t.false(refused instanceof Promise);
+  t.like(refused, { decision: 'forbidden', reason: 'not_superuser', cache: 'hit' });
+});
+
 test('a session store that fails is an error (503), never an allow', async (t) => {
   const { pipeline, database } = await build(`sqlite:///${join(dir, 'missing', 'db.sqlite3')}`);
   t.teardown(() => database.close());

@@ -1,26 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import test from 'ava';
-import type { Pipeline } from '../../src/decision/pipeline.ts';
+import test, { type ExecutionContext } from 'ava';
+import type { Pipeline, PipelineResult } from '../../src/decision/pipeline.ts';
+import type { IdentityHeaders } from '../../src/server/answer.ts';
 import { createAuthEndpoints } from '../../src/server/auth-endpoints.ts';
 
-// The endpoints' own failure path: a pipeline that throws (a bug, not a store outage, which the
-// pipeline turns into a 503 itself) must never leave the proxy hanging or read as an allow.
-test('a throwing decision is answered 500 and reported; paths that are not endpoints are left alone', async (t) => {
+const names = { user: 'X-Auth-Request-User', email: 'X-Auth-Request-Email', groups: 'X-Auth-Request-Groups' };
+
+/** The endpoints alone on a real server, with the pipeline and identity lookup a test gives. */
+async function serve(t: ExecutionContext, pipeline: Pipeline, identityHeaders: IdentityHeaders = () => ({})) {
   const errors: unknown[] = [];
-  const pipeline: Pipeline = () => Promise.reject(new Error('bug in a rule'));
   const endpoints = createAuthEndpoints({
     pipeline,
-    answers: {
-      loginUrl: null,
-      headerNames: {
-        user: 'X-Auth-Request-User',
-        email: 'X-Auth-Request-Email',
-        groups: 'X-Auth-Request-Groups',
-      },
-      identityHeaders: async () => ({}),
-      redirectCheck: () => null,
-    },
+    answers: { loginUrl: null, headerNames: names, identityHeaders, redirectCheck: () => null },
     trustedProxies: null,
     observe: () => {},
     onError: (error) => errors.push(error),
@@ -31,14 +23,31 @@ test('a throwing decision is answered 500 and reported; paths that are not endpo
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ask = () =>
+    fetch(`${base}/_flowergate/auth/forward`, {
+      headers: {
+        'X-Forwarded-Host': 'flower.example.com',
+        'X-Forwarded-Uri': '/',
+        'X-Forwarded-Method': 'GET',
+      },
+    });
+  return { base, ask, errors };
+}
 
-  const failed = await fetch(`${base}/_flowergate/auth/forward`, {
-    headers: {
-      'X-Forwarded-Host': 'flower.example.com',
-      'X-Forwarded-Uri': '/',
-      'X-Forwarded-Method': 'GET',
-    },
-  });
+const allowed: PipelineResult = {
+  decision: 'allow',
+  reason: 'ok',
+  principal: null,
+  match: null,
+  cache: 'hit',
+  path: '/',
+};
+
+// The endpoints' own failure path: a pipeline that throws (a bug, not a store outage, which the
+// pipeline turns into a 503 itself) must never leave the proxy hanging or read as an allow.
+test('a throwing decision is answered 500 and reported; paths that are not endpoints are left alone', async (t) => {
+  const { base, ask, errors } = await serve(t, () => Promise.reject(new Error('bug in a rule')));
+  const failed = await ask();
   t.is(failed.status, 500);
   t.deepEqual(await failed.json(), { decision: 'error', reason: 'internal_error' });
   t.is(errors.length, 1);
@@ -46,4 +55,40 @@ test('a throwing decision is answered 500 and reported; paths that are not endpo
 
   for (const path of ['/_flowergate/auth/nginxx', '/_flowergate/whoami', '/flower/'])
     t.is((await fetch(`${base}${path}`)).status, 418, path);
+});
+
+test('a decision that throws before any promise (the synchronous path) is answered 500 too', async (t) => {
+  const { ask, errors } = await serve(t, () => {
+    throw new Error('bug on the fast path');
+  });
+  const failed = await ask();
+  t.is(failed.status, 500);
+  t.is((errors[0] as Error).message, 'bug on the fast path');
+});
+
+test('an allow answers with the identity headers, known at once or looked up', async (t) => {
+  for (const identity of [
+    () => ({ [names.user]: 'root', [names.groups]: 'ops' }),
+    async () => ({ [names.user]: 'root', [names.groups]: 'ops' }),
+  ]) {
+    const { ask } = await serve(t, () => allowed, identity);
+    const answer = await ask();
+    t.is(answer.status, 200);
+    t.is(answer.headers.get(names.user), 'root');
+    t.is(answer.headers.get(names.groups), 'ops');
+    t.is(answer.headers.get(names.email), '');
+  }
+});
+
+test('an allow whose identity lookup fails is a 503, never an allow without identity', async (t) => {
+  const { ask, errors } = await serve(
+    t,
+    () => allowed,
+    () => Promise.reject(new Error('groups query timed out')),
+  );
+  const answer = await ask();
+  t.is(answer.status, 503);
+  t.is(answer.headers.get('retry-after'), '5');
+  t.like(await answer.json(), { decision: 'error', reason: 'store_unavailable' });
+  t.is((errors[0] as Error).message, 'groups query timed out');
 });
