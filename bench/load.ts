@@ -21,10 +21,21 @@ export interface RequestSpec {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** Requests sent in turn; or one template whose `RANDOM_KEY` placeholder becomes 32 random [a-z0-9]. */
+/**
+ * Requests sent in turn; or one template whose `RANDOM_KEY` placeholder becomes a fresh random key on
+ * every request: `length` characters of `alphabet` (default: a Django session key, 32 of [a-z0-9]).
+ */
 export type RequestSource =
   | { readonly kind: 'list'; readonly requests: readonly RequestSpec[] }
-  | { readonly kind: 'random-key'; readonly template: RequestSpec };
+  | {
+      readonly kind: 'random-key';
+      readonly template: RequestSpec;
+      readonly alphabet?: string;
+      readonly length?: number;
+    };
+
+export const DJANGO_KEY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+export const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 export const RANDOM_KEY = '%RANDOM_KEY%';
 
@@ -94,14 +105,15 @@ function wrkScript(source: RequestSource, host: string, dir: string): string {
 local prefix = ${luaString(raw.slice(0, at))}
 local suffix = ${luaString(raw.slice(at + RANDOM_KEY.length))}
 local chars = {}
-local alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+local alphabet = ${luaString(source.alphabet ?? DJANGO_KEY_ALPHABET)}
+local length = ${source.length ?? 32}
 for i = 1, #alphabet do chars[i] = alphabet:sub(i, i) end
 local key = {}
 init = function(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
 end
 request = function()
-  for j = 1, 32 do key[j] = chars[math.random(36)] end
+  for j = 1, length do key[j] = chars[math.random(#alphabet)] end
   return prefix .. table.concat(key) .. suffix
 end
 ${WRK_DONE}`;
@@ -255,10 +267,11 @@ function requestMaker(source: RequestSource, host: string): () => Buffer {
     const at = raw.indexOf(RANDOM_KEY);
     const prefix = raw.slice(0, at);
     const suffix = raw.slice(at + RANDOM_KEY.length);
-    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+    const alphabet = source.alphabet ?? DJANGO_KEY_ALPHABET;
+    const length = source.length ?? 32;
     return () => {
       let key = '';
-      for (let j = 0; j < 32; j++) key += alphabet[Math.floor(Math.random() * 36)];
+      for (let j = 0; j < length; j++) key += alphabet[Math.floor(Math.random() * alphabet.length)];
       return Buffer.from(prefix + key + suffix, 'latin1');
     };
   }

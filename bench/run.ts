@@ -38,6 +38,7 @@ import {
 import { renderDoc } from './doc.ts';
 import { type BenchData, makeBenchData, writePostgres, writeSqlite } from './fixtures.ts';
 import {
+  BASE64URL_ALPHABET,
   type LoadGenerator,
   type LoadResult,
   nodeGenerator,
@@ -597,10 +598,25 @@ try {
       }
     }
     if (settings.only.has('denial')) {
+      // Garbage first (what the issue names), then the attacker who knows Django's key format.
       await addRow({
         id: 'denial',
-        row: '4',
-        what: 'denial: a new random session key every request (default cache on), SQLite',
+        row: '4a',
+        what: 'denial: a new garbage cookie every request (64 random base64url characters), SQLite',
+        min: 0.7,
+        env: { FLOWERGATE_DJANGO_DATABASE_URL: sqliteUrl },
+        source: {
+          kind: 'random-key',
+          template: authRequest(RANDOM_KEY),
+          alphabet: BASE64URL_ALPHABET,
+          length: 64,
+        },
+        expect: 401,
+      });
+      await addRow({
+        id: 'denial-keys',
+        row: '4b',
+        what: 'denial: a new well-formed session key every request (32 of [a-z0-9]: a query each), SQLite',
         min: 0.7,
         env: { FLOWERGATE_DJANGO_DATABASE_URL: sqliteUrl },
         source: { kind: 'random-key', template: authRequest(RANDOM_KEY) },

@@ -56,6 +56,8 @@ export type DecisionObserver = (request: OriginalRequest, result: PipelineResult
 export function createPipeline(deps: PipelineDeps): Pipeline {
   type Found = { verdict: SessionVerdict; cache: CacheLabel };
   const verdictFor = (cookie: string | undefined): Found | Promise<Found> => {
+    const known = deps.resolver.precheck(cookie);
+    if (known) return { verdict: known, cache: 'miss' };
     const cache = deps.verdictCache;
     if (!cache || !cookie)
       return deps.resolver.resolve(cookie, deps.now()).then((verdict) => ({ verdict, cache: 'miss' }));

@@ -44,18 +44,19 @@ const build = async (databaseUrl = `sqlite:///${dbPath}`) => {
       return resolver.resolve(c, at);
     },
   };
+  const cache = createTtlCache<SessionVerdict>({
+    maxEntries: 100,
+    ttlMs: (v) => (v.kind === 'user' ? 5000 : 1000),
+  });
   const pipeline = createPipeline({
     resolver: counting,
     policy: createPolicy(config.policy),
-    verdictCache: createTtlCache<SessionVerdict>({
-      maxEntries: 100,
-      ttlMs: (v) => (v.kind === 'user' ? 5000 : 1000),
-    }),
+    verdictCache: cache,
     csrfGuard: createCsrfGuard([]),
     kube: null,
     now: nowMicros,
   });
-  return { pipeline, database, loads: () => loads };
+  return { pipeline, database, loads: () => loads, cache };
 };
 
 const request = (
@@ -161,6 +162,23 @@ test('a cached verdict, allow or deny, is decided without a promise; the first l
   const refused = pipeline(request('viewer', 'POST', '/api/task/revoke/1'));
   t.false(refused instanceof Promise);
   t.like(refused, { decision: 'forbidden', reason: 'not_superuser', cache: 'hit' });
+});
+
+test('no cookie, or one no session can have, is refused at once: no lookup, no promise, no cache entry', async (t) => {
+  const { pipeline, database, loads, cache } = await build();
+  t.teardown(() => database.close());
+  const cases: Array<[string | undefined, string]> = [
+    [undefined, 'no_cookie'],
+    ['csrftoken=x; sessionid=short', 'invalid_session_key'],
+    [`sessionid=${'x'.repeat(41)}`, 'no_session'],
+  ];
+  for (const [cookie, reason] of cases) {
+    const result = pipeline(request(null, 'GET', '/workers', { cookie }));
+    t.false(result instanceof Promise, reason);
+    t.like(result, { decision: 'unauthenticated', reason });
+  }
+  t.is(loads(), 0);
+  t.is(cache.size, 0);
 });
 
 test('a session store that fails is an error (503), never an allow', async (t) => {

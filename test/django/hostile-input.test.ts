@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import test from 'ava';
 import fc from 'fast-check';
@@ -6,6 +7,7 @@ import { base62Encode } from '../../src/django/base62.ts';
 import { base64UrlEncode, deriveKey, hmac } from '../../src/django/crypto.ts';
 import type { DjangoDatabase } from '../../src/django/database/store.ts';
 import { createSessionResolver } from '../../src/django/resolve-session.ts';
+import { SESSION_KEY_MAX_LENGTH } from '../../src/django/sessions/db-session.ts';
 import { signObject } from '../../src/django/signing.ts';
 
 const SECRET = 'hostile-input-test-secret-not-used-anywhere-else';
@@ -127,4 +129,30 @@ test('a freshly signed session round-trips to the user', async (t) => {
   const verdict = await resolverFor('signed_cookies').resolve(cookie, NOW);
   // The hash is wrong on purpose: decoding works, get_user's hash check refuses.
   t.like(verdict, { kind: 'anonymous', reason: 'hash_mismatch' });
+});
+
+test("a session key longer than Django's 40-character column is no session, and costs no query", async (t) => {
+  const asked: string[] = [];
+  const database: DjangoDatabase = {
+    ...databaseReturning(() => ''),
+    findSession: async (key) => {
+      asked.push(key);
+      return null;
+    },
+  };
+  for (const engine of ['db', 'cached_db']) {
+    const resolver = createSessionResolver(
+      loadConfig({ env: { FLOWERGATE_DJANGO_SECRET_KEY: SECRET, FLOWERGATE_DJANGO_SESSION_ENGINE: engine } })
+        .django,
+      database,
+    );
+    asked.length = 0;
+    t.like(await resolver.resolve('k'.repeat(41), NOW), { kind: 'anonymous', reason: 'no_session' });
+    t.deepEqual(asked, [], `${engine}: no query for 41 characters`);
+    t.like(await resolver.resolve('k'.repeat(40), NOW), { kind: 'anonymous', reason: 'no_session' });
+    t.deepEqual(asked, ['k'.repeat(40)], `${engine}: 40 characters are looked up`);
+  }
+  // The bound is Django's own: its migrations make the column (fixtures/ is dumped from real Django).
+  const ddl = readFileSync(new URL('../../fixtures/django-schema.sqlite.sql', import.meta.url), 'utf8');
+  t.is(Number(/"session_key" varchar\((\d+)\)/.exec(ddl)?.[1]), SESSION_KEY_MAX_LENGTH);
 });
