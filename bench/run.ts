@@ -861,7 +861,7 @@ try {
     `- Node ${machine.node} (the same binary for flowergate and every Node baseline); SQLite ${versions.sqlite}; PostgreSQL ${versions.postgres ?? 'not used'}; nginx ${versions.nginx ?? 'not installed'}`,
     `- load generator: ${generator.name === 'wrk' ? `wrk ${versions.wrk} (1 thread)` : generator.name}; ${settings.seconds} s per run after ${settings.warmup} s of warm-up; ${settings.repeats} runs per line, median (min–max); keep-alive, no pipelining`,
     `- CPUs: ${typeof pinning === 'string' ? `not pinned (${pinning})` : `load generator on CPU ${pinning.generator}, every server process (flowergate, baselines, nginx, upstreams) on CPU ${pinning.server} (taskset); PostgreSQL's own processes are not pinned`}`,
-    `- flowergate: default settings unless the row says otherwise (audit log at info, to /dev/null: every denial and fresh verdict, repeated reads on a cached verdict sampled at 0); started as the image starts it (bin/flowergate.js); every Node process with a warm compile cache (NODE_COMPILE_CACHE, primed once); peak RSS is the server process's VmHWM`,
+    `- flowergate: default settings unless the row says otherwise (audit log at info, to /dev/null: every forbidden user, error and fresh verdict, unauthenticated decisions up to 100 a second, repeated reads on a cached verdict sampled at 0); started as the image starts it (bin/flowergate.js); every Node process with a warm compile cache (NODE_COMPILE_CACHE, primed once); peak RSS is the server process's VmHWM`,
     ...(Object.keys(settings.fgEnv).length || settings.fgNodeFlags.length
       ? [
           `- flowergate overrides for this run: ${[...Object.entries(settings.fgEnv).map(([k, v]) => `${k}=${v}`), ...settings.fgNodeFlags].join(' ')}`,

@@ -112,7 +112,11 @@ export function createApp(deps: AppDeps): App {
     redirectCheck: createRedirectCheck([...config.allowedRedirectHosts, ...loginHost]),
   };
 
-  const audit = createAuditLog({ logger, allowSampleRate: config.log.allowSampleRate });
+  const audit = createAuditLog({
+    logger,
+    allowSampleRate: config.log.allowSampleRate,
+    unauthenticatedPerSecond: config.log.unauthenticatedPerSecond,
+  });
   const observe: DecisionObserver = (request, result, seconds) => {
     metrics.decision(request.dialect, result.decision, result.reason, seconds, result.cache);
     const principal = result.principal;

@@ -252,6 +252,13 @@ const log = z
       .describe(
         'share of repeated allows logged (a read on a cached verdict, or a public path); denials, fresh verdicts and unsafe methods always are',
       ),
+    unauthenticatedPerSecond: z
+      .int()
+      .min(0)
+      .default(100)
+      .describe(
+        'unauthenticated decisions logged per second at most (0: all); the rest are counted in one line a second, and in the metrics',
+      ),
   })
   .prefault({});
 

@@ -30,8 +30,17 @@ export interface AuditLogOptions {
    * cached verdict, or a public path. Denials, errors, fresh verdicts and unsafe methods are always written.
    */
   readonly allowSampleRate: number;
+  /**
+   * `unauthenticated` lines written per second at most (0: no limit). Anyone can send those, as fast as
+   * they like; past the budget a flood is one line a second saying how many were left out, so it
+   * cannot bury the log or make each refusal cost a write. Forbidden users, errors and allows are
+   * never left out.
+   */
+  readonly unauthenticatedPerSecond: number;
   /** Returns a number in [0, 1); injectable for tests. */
   readonly random?: () => number;
+  /** Milliseconds, for the per-second budget; injectable for tests. */
+  readonly now?: () => number;
 }
 
 // Every field is client-influenced, so each has a ceiling; a line stays small whatever is sent.
@@ -61,10 +70,18 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const logger = options.logger.child({ component: 'audit' });
   const random = options.random ?? Math.random;
   const rate = Math.min(1, Math.max(0, options.allowSampleRate));
+  const overBudget = createBudget(options.unauthenticatedPerSecond, options.now ?? Date.now, (left, since) =>
+    logger.warn(
+      { leftOut: left, since: new Date(since).toISOString(), limit: options.unauthenticatedPerSecond },
+      `${left} unauthenticated decisions were not logged (over log.unauthenticatedPerSecond); ` +
+        'flowergate_auth_decisions_total counts every one',
+    ),
+  );
   return {
     record(entry) {
       const sampled = rate < 1 && isRepeatedAllow(entry);
       if (sampled && (rate === 0 || random() >= rate)) return;
+      if (entry.decision === 'unauthenticated' && overBudget()) return;
       const line = {
         requestId: clip(entry.requestId, MAX_REQUEST_ID),
         dialect: entry.dialect,
@@ -82,6 +99,45 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       if (entry.decision === 'error') logger.warn(line, 'decision');
       else logger.info(line, 'decision');
     },
+  };
+}
+
+/**
+ * True when this event is past `perSecond` in its one-second window. What a window left out is
+ * reported once, when the next window's first event arrives or a second after the window's first
+ * left-out event (an unref'd timer), whichever is first.
+ */
+function createBudget(
+  perSecond: number,
+  now: () => number,
+  report: (leftOut: number, since: number) => void,
+): () => boolean {
+  if (perSecond <= 0) return () => false;
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let used = 0;
+  let leftOut = 0;
+  let leftOutSince = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (leftOut) report(leftOut, leftOutSince);
+    leftOut = 0;
+  };
+  return () => {
+    const at = now();
+    if (at - windowStart >= 1000) {
+      flush();
+      windowStart = at;
+      used = 0;
+    }
+    if (++used <= perSecond) return false;
+    if (leftOut++ === 0) {
+      leftOutSince = at;
+      timer = setTimeout(flush, 1000);
+      timer.unref();
+    }
+    return true;
   };
 }
 

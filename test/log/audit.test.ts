@@ -44,10 +44,17 @@ function sequence(...values: number[]): () => number {
   return () => values[i++ % values.length]!;
 }
 
-function setup(allowSampleRate: number, random?: () => number) {
+function setup(
+  allowSampleRate: number,
+  random?: () => number,
+  budget: { unauthenticatedPerSecond: number; now?: () => number } = { unauthenticatedPerSecond: 0 },
+) {
   const out = captureLines();
   const logger = createLogger({ level: 'info', destination: out });
-  return { out, audit: createAuditLog({ logger, allowSampleRate, ...(random ? { random } : {}) }) };
+  return {
+    out,
+    audit: createAuditLog({ logger, allowSampleRate, ...(random ? { random } : {}), ...budget }),
+  };
 }
 
 test('one line per decision with who, what and why', (t) => {
@@ -143,4 +150,37 @@ test('client-supplied fields are bounded', (t) => {
   t.true(line.host!.length <= 256);
   t.true(line.user!.length <= 151);
   t.true(line.requestId!.length <= 129);
+});
+
+test('past unauthenticatedPerSecond, a flood of unauthenticated decisions is one line a second saying how many were left out', async (t) => {
+  let clock = 1_000_000;
+  const { out, audit } = setup(1, undefined, { unauthenticatedPerSecond: 3, now: () => clock });
+  for (let i = 0; i < 10; i++) audit.record({ ...anonymous, requestId: `flood-${i}` });
+  // Within the same second: forbidden users, errors and allows are never left out.
+  audit.record(forbidden);
+  audit.record(failed);
+  audit.record({ ...allow, cache: 'miss' });
+  t.deepEqual(
+    out.records().map((r) => r.requestId),
+    ['flood-0', 'flood-1', 'flood-2', 'req-2', 'req-4', 'req-1'],
+  );
+  clock += 1000; // the next window's first event reports the last one's
+  audit.record({ ...anonymous, requestId: 'next' });
+  const [summary, next] = out.records().slice(6);
+  t.like(summary, { level: 'warn', component: 'audit', leftOut: 7, limit: 3 });
+  t.regex(String(summary?.msg), /^7 unauthenticated decisions were not logged/);
+  t.is(summary?.since, new Date(1_000_000).toISOString());
+  t.is(next?.requestId, 'next');
+
+  // A flood that stops is still reported, a second after its first left-out line.
+  for (let i = 0; i < 5; i++) audit.record({ ...anonymous, requestId: `tail-${i}` });
+  t.is(out.records().length, 10);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  t.like(out.records()[10], { level: 'warn', leftOut: 3 });
+});
+
+test('unauthenticatedPerSecond 0 writes every unauthenticated decision', (t) => {
+  const { out, audit } = setup(1, undefined, { unauthenticatedPerSecond: 0, now: () => 0 });
+  for (let i = 0; i < 500; i++) audit.record(anonymous);
+  t.is(out.records().length, 500);
 });
