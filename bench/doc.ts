@@ -48,8 +48,12 @@ ${skipped.length ? `\nSkipped:\n${skipped.map((s) => `- ${s}`).join('\n')}\n` : 
    the user's groups, checks two HMACs and inflates the payload. SQLite gets Django's schema from
    \`fixtures/django-schema.sqlite.sql\`; PostgreSQL gets Django's own \`migrate\` (the test project in
    \`test/support/django/project\`) in a database \`fg_bench\`.
-4. **denial** — every request carries a new random 32-character session key (what an attacker
-   would send to get past the cache): a database miss, a 401 and an audit line each.
+4. **denial** — **4a**: every request carries a new garbage session cookie (64 random base64url
+   characters, as a forged or mangled cookie would be): longer than Django's 40-character
+   \`session_key\` column, so no row can match and flowergate refuses it without a query or a cache
+   entry. **4b**: every request carries a new well-formed random key (32 of [a-z0-9], what an attacker
+   who knows Django's format would send to get past the cache): one indexed query each, a miss. Both
+   get a 401; past 100 a second their audit lines are counted, not written (\`log.unauthenticatedPerSecond\`).
 5. **behind nginx** — a real nginx configured as ingress-nginx configures external auth
    (\`test/support/nginx.ts\`: \`auth_request\`, keep-alive pool to the auth service, one worker) in
    front of a static upstream, with flowergate as the auth service, against the same nginx with a bare
@@ -80,15 +84,21 @@ What is left, row by row:
 
 - **warm** — spread thin: the headers flowergate reads (Node builds \`req.headers\` on first use; the
   ceiling never reads them), the cookie's SHA-256 for the cache key, two prom-client updates (each
-  hashes its labels), the policy match and the promise chain. In-process a cached decision adds ~7 µs
+  hashes its labels) and the policy match. Since 2026-12-03 a cached decision is answered without
+  any promise, end to end (the pipeline, the requirement check, the identity headers); the gain was
+  within this machine's noise. In-process a cached decision adds ~7 µs
   to Node's own ~2 µs per response; against the ceiling's ~24 µs per request that bounds the ratio at
   about 0.75 even before anything else.
 - **cold** — three queries, two HMACs, an inflate and a JSON parse per request, and an audit line
   (each fresh verdict is written, synchronously: one \`write\` system call, ~5 µs here). PostgreSQL
   adds three round trips through \`pg\`, whose protocol parsing is that row's largest single cost.
-- **denial** — a database miss, a 401 with a JSON body and an audit line (always written: issue 5)
-  per request; the line and its system call are ~15 µs of the row's ~90–120 µs. Meeting 0.7× would
-  mean not writing every denial during a flood.
+- **denial** — garbage (4a) used to cost a cache lookup and insert, a SHA-256, a promise and a
+  synchronous audit line each; it is now refused before the cache and the store, and a flood's audit
+  lines are counted once a second instead of written one by one (issue 5 wrote every denial; the
+  budget is \`FLOWERGATE_LOG_UNAUTHENTICATED_PER_SECOND\`, \`0\` restores that). What remains is the
+  401 itself — a JSON body, \`WWW-Authenticate\`, and its \`write\` (about a third of the row's CPU in the
+  profile) — and the decision metrics. A well-formed key (4b) is also one SQLite query: Django keeps
+  no signature on its keys, so only the store can tell a random one from a real one.
 - **sidecar** — Node's HTTP client and agent (writes to two sockets) dominate both proxies;
   flowergate adds http-proxy's passes and events, its exchange bookkeeping and the decision.
 - **peak RSS** — the ceiling itself peaks at 78–89 MiB (\`VmHWM\`, 26–38 MiB anonymous). Under load V8
