@@ -66,6 +66,34 @@ test('the image builds, runs hardened and read-only, and decides correctly again
   t.deepEqual(inspect.Config.Entrypoint, ['node', '/app/bin/flowergate.js']);
   t.deepEqual(inspect.Config.Cmd, ['serve']);
   t.is(inspect.Config.StopSignal, 'SIGTERM');
+  t.true(
+    (inspect.Config.Env as string[]).includes('NODE_OPTIONS=--max-old-space-size-percentage=50'),
+    'the heap is sized to the container',
+  );
+  // Under a memory limit, V8's heap follows it: half of a 256 MiB container, not all of it.
+  const heapLimitMiB = async (...extra: string[]) =>
+    Number(
+      (
+        await run(
+          'podman',
+          [
+            'run',
+            '--rm',
+            '--memory=256m',
+            ...extra,
+            '--entrypoint',
+            'node',
+            IMAGE,
+            '-p',
+            'Math.round(require("v8").getHeapStatistics().heap_size_limit / 1048576)',
+          ],
+          { env },
+        )
+      ).stdout.trim(),
+    );
+  const [sized, unsized] = [await heapLimitMiB(), await heapLimitMiB('--env', 'NODE_OPTIONS=')];
+  t.true(sized >= 100 && sized <= 150, `heap limit in a 256 MiB container: ${sized} MiB`);
+  t.true(unsized > 200, `without the setting V8 would take ${unsized} MiB of the 256`);
 
   const data = mkdtempSync(join(tmpdir(), 'flowergate-image-'));
   const secret = `image-test-${process.pid}-not-secret`;
