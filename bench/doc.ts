@@ -78,7 +78,15 @@ verdict cache evicts a sixteenth at a time (V8 keeps deleted \`Map\` entries as 
 at a time walked them: a tenth of the denial row); identity headers are built once per cached
 identity; \`X-Original-URL\` is read without a URL parse; the compile cache keeps Node's TypeScript
 stripper out of memory (−20 MiB). Warm 0.33–0.35× → 0.51–0.60×, behind nginx 0.67–0.93× → 0.76–0.92×, sidecar
-0.34–0.46× → 0.40–0.62× (two full runs today).
+0.34–0.46× → 0.40–0.62× (two full runs on 2026-12-02).
+
+On 2026-12-03 (a noisier machine: the ceiling's own CPU per request went from ~23 µs to ~36 µs,
+and up to a tenth of CPU time was stolen by the host): a garbage cookie is refused before the cache
+and the store, and a flood's audit lines are counted once a second instead of written one by one —
+the denial row by CPU 0.19–0.22× → 0.52–0.53× for garbage (4a), 0.28–0.30× for well-formed keys (4b);
+a cached decision no longer goes through a promise (within noise); the image caps V8's heap at half
+the container's memory limit (V8 otherwise allows itself all of it; this does not change the table,
+which runs without a limit).
 
 What is left, row by row:
 
@@ -104,8 +112,12 @@ What is left, row by row:
 - **peak RSS** — the ceiling itself peaks at 78–89 MiB (\`VmHWM\`, 26–38 MiB anonymous). Under load V8
   enlarges the young generation with the allocation rate and keeps old-generation garbage until it is
   worth collecting (the cold PostgreSQL row reaches ~300 MiB with a live heap near 20 MiB).
-  \`--max-semi-space-size=4\` takes ~15 MiB off at ~5 % of throughput; \`=1\` halves throughput. Neither
-  is the default.
+  \`--max-semi-space-size=4\` takes ~15–20 MiB off at ~5 % of throughput; \`=1\` halves throughput. Neither
+  is the default. With \`--max-old-space-size=64 --max-semi-space-size=4\` (one run, 2026-12-03, 64
+  connections) the rows peak at 103–117 MiB instead of 125–194, at 10–30 % more CPU per request on
+  the rows that allocate most (cold, denial). Idle, before any request, flowergate is already at
+  ~98 MiB \`VmRSS\` (44 MiB anonymous; a 17 MiB live heap, of which zod ~3.4, Koa and its router ~3.7,
+  prom-client ~1.5), so ≤ 100 MiB under load leaves V8 no room to work in.
 
 ## Targets (issue 8)
 
