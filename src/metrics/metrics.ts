@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import type { CacheLabel, DecisionKind, Dialect, Reason } from '../decision/labels.ts';
 import {
   boundCache,
@@ -24,6 +24,7 @@ import {
   UPSTREAM_ERROR_KINDS,
   type UpstreamErrorKind,
 } from './bounded-labels.ts';
+import { HotCounter, HotHistogram } from './hot-metrics.ts';
 
 export type {
   DecisionCacheResult,
@@ -105,25 +106,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
   }).set({ version: options.version, node_version: options.nodeVersion ?? process.version }, 1);
 
-  const decisions = new Counter({
+  // Updated on every request: bound cells of plain numbers (hot-metrics.ts), not prom-client children.
+  const decisions = new HotCounter({
     name: 'flowergate_auth_decisions_total',
     help: 'Authorization decisions by dialect, outcome and reason code.',
     labelNames: ['dialect', 'decision', 'reason'],
-    registers,
+    registry,
   });
-  const decisionDuration = new Histogram({
+  const decisionDuration = new HotHistogram({
     name: 'flowergate_auth_decision_duration_seconds',
     help: 'Time to decide one request, by dialect and whether the verdict came from the cache.',
     labelNames: ['dialect', 'cache'],
-    buckets: [...DECISION_BUCKETS],
-    registers,
+    buckets: DECISION_BUCKETS,
+    registry,
   });
-  const proxyDuration = new Histogram({
+  const proxyDuration = new HotHistogram({
     name: 'flowergate_proxy_request_duration_seconds',
     help: 'Time from receiving a proxied request to the end of the upstream response.',
     labelNames: ['method', 'code'],
-    buckets: [...PROXY_BUCKETS],
-    registers,
+    buckets: PROXY_BUCKETS,
+    registry,
   });
   const upstreamErrors = new Counter({
     name: 'flowergate_proxy_upstream_errors_total',
@@ -131,18 +133,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['kind'],
     registers,
   });
-  const storeDuration = new Histogram({
+  const storeDuration = new HotHistogram({
     name: 'flowergate_session_store_duration_seconds',
     help: 'Session store queries by engine and result.',
     labelNames: ['engine', 'result'],
-    buckets: [...STORE_BUCKETS],
-    registers,
+    buckets: STORE_BUCKETS,
+    registry,
   });
-  const cacheLookups = new Counter({
+  const cacheLookups = new HotCounter({
     name: 'flowergate_decision_cache_total',
     help: 'Decision cache lookups: hit, miss, or coalesced onto a lookup already in flight.',
     labelNames: ['result'],
-    registers,
+    registry,
   });
   const kubeReviews = new Counter({
     name: 'flowergate_kube_reviews_total',
@@ -151,17 +153,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
   });
 
-  const decisionChild = lazy3((dialect, decision, reason) => decisions.labels(dialect, decision, reason));
-  const decisionDurationChild = lazy2((dialect, cache) => decisionDuration.labels(dialect, cache));
-  const proxyChild = lazy2((method, code) => proxyDuration.labels(method, code));
-  const storeChild = lazy2((engine, result) => storeDuration.labels(engine, result));
+  const decisionChild = lazy3((dialect, decision, reason) => decisions.cell(dialect, decision, reason));
+  const decisionDurationChild = lazy2((dialect, cache) => decisionDuration.cell(dialect, cache));
+  const proxyChild = lazy2((method, code) => proxyDuration.cell(method, code));
+  const storeChild = lazy2((engine, result) => storeDuration.cell(engine, result));
 
   // Small fixed sets: bind now and start at 0, so rate() and increase() see the first event.
   const upstreamChildren = new Map(
     UPSTREAM_ERROR_KINDS.map((kind) => [kind, zeroed(upstreamErrors.labels(kind))]),
   );
   const cacheChildren = new Map(
-    DECISION_CACHE_RESULTS.map((result) => [result, zeroed(cacheLookups.labels(result))]),
+    DECISION_CACHE_RESULTS.map((result) => [result, zeroed(cacheLookups.cell(result))]),
   );
   const kubeChild = lazy3((kind, result, cached) => kubeReviews.labels(kind, result, cached));
   for (const kind of KUBE_KIND_VALUES) {
