@@ -9,7 +9,8 @@ const VALUES = [0, 0.0005, 0.001, 0.0011, 0.05, 0.1, 0.7, 1, 3, 1e9];
 function both(openMetrics = false) {
   const make = () => {
     const registry = new Registry();
-    if (openMetrics) (registry as Registry<RegistryContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    if (openMetrics)
+      (registry as Registry<RegistryContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     return registry;
   };
   const [theirs, ours] = [make(), make()];
