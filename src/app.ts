@@ -91,6 +91,8 @@ export function createApp(deps: AppDeps): App {
       ? createTtlCache<SessionVerdict>({
           maxEntries: config.cache.maxEntries,
           ttlMs: (verdict) => (verdict.kind === 'user' ? allowMs : denyMs),
+          // Denials get their own room: made-up session keys cannot push real users' verdicts out.
+          kind: (verdict) => (verdict.kind === 'user' ? 0 : 1),
         })
       : null;
 

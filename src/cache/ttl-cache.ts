@@ -5,6 +5,9 @@
  * When full, the oldest sixteenth goes at once: V8 leaves a deleted Map entry as a hole until the
  * table is rebuilt, so finding "the first key" one eviction at a time walks thousands of holes
  * (measured: a tenth of the CPU of a flood of unknown session keys).
+ *
+ * With `kind`, each kind of answer has its own `maxEntries` of room: a flood of one kind (denials for
+ * made-up session keys) cannot evict the other (the allows that real users' requests hit).
  */
 export interface TtlCache<V> {
   /** The fresh value for `key`, without waiting: the cache-hit path stays synchronous. */
@@ -19,21 +22,42 @@ export interface TtlCacheOptions<V> {
   readonly maxEntries: number;
   /** Milliseconds a loaded value stays fresh; 0 means do not cache it. */
   readonly ttlMs: (value: V) => number;
+  /** Which room a value is kept in (0 or 1), each holding up to `maxEntries`; all in room 0 without it. */
+  readonly kind?: (value: V) => 0 | 1;
   readonly now?: () => number;
 }
 
 export function createTtlCache<V>(options: TtlCacheOptions<V>): TtlCache<V> {
   const now = options.now ?? (() => performance.now());
-  const entries = new Map<string, { value: V; expires: number }>();
+  type Entry = { value: V; expires: number };
+  const rooms: [Map<string, Entry>, Map<string, Entry>] = [new Map(), new Map()];
+  const kind = options.kind ?? (() => 0 as const);
   const inflight = new Map<string, Promise<V>>();
 
   const evictBatch = Math.max(1, Math.ceil(options.maxEntries / 16));
   const fresh = (key: string): { value: V } | undefined => {
-    const entry = entries.get(key);
-    if (!entry) return undefined;
+    let room = rooms[0];
+    let entry = room.get(key);
+    if (!entry) {
+      room = rooms[1];
+      entry = room.get(key);
+      if (!entry) return undefined;
+    }
     if (entry.expires > now()) return entry;
-    entries.delete(key);
+    room.delete(key);
     return undefined;
+  };
+  const store = (key: string, value: V, ttl: number) => {
+    const room = rooms[kind(value)];
+    if (room.size >= options.maxEntries) {
+      let evicted = 0;
+      for (const oldest of room.keys()) {
+        room.delete(oldest);
+        if (++evicted >= evictBatch) break;
+      }
+    }
+    rooms[1 - kind(value)]!.delete(key); // a key lives in one room: its latest answer's
+    room.set(key, { value, expires: now() + ttl });
   };
 
   return {
@@ -48,27 +72,20 @@ export function createTtlCache<V>(options: TtlCacheOptions<V>): TtlCache<V> {
       try {
         const value = await loading;
         const ttl = options.ttlMs(value);
-        if (ttl > 0) {
-          if (entries.size >= options.maxEntries) {
-            let evicted = 0;
-            for (const oldest of entries.keys()) {
-              entries.delete(oldest);
-              if (++evicted >= evictBatch) break;
-            }
-          }
-          entries.set(key, { value, expires: now() + ttl });
-        }
+        if (ttl > 0) store(key, value, ttl);
         return { value, result: 'miss' };
       } finally {
         inflight.delete(key);
       }
     },
     delete: (key) => {
-      entries.delete(key);
+      for (const room of rooms) room.delete(key);
     },
-    clear: () => entries.clear(),
+    clear: () => {
+      for (const room of rooms) room.clear();
+    },
     get size() {
-      return entries.size;
+      return rooms[0].size + rooms[1].size;
     },
   };
 }

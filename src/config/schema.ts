@@ -161,7 +161,15 @@ const cache = z
   .strictObject({
     allowTtl: seconds.default(5),
     denyTtl: seconds.default(1),
-    maxEntries: z.number().int().positive().max(10_000_000).default(10_000),
+    maxEntries: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000_000)
+      .default(10_000)
+      .describe(
+        'cached verdicts at most, for allows and for denials each (a flood of denials cannot evict allows)',
+      ),
   })
   .prefault({});
 

@@ -69,3 +69,39 @@ test('peek answers a fresh entry without loading, and nothing for a missing or e
   t.is(cache.peek('k'), undefined);
   t.is(cache.size, 0);
 });
+
+test('with kinds, a flood of one kind of answer cannot evict the other', async (t) => {
+  const cache = createTtlCache<string>({
+    maxEntries: 32,
+    ttlMs: () => 60_000,
+    kind: (v) => (v.startsWith('allow') ? 0 : 1),
+  });
+  for (let i = 0; i < 10; i++) await cache.get(`user-${i}`, async () => `allow ${i}`);
+  for (let i = 0; i < 1000; i++) await cache.get(`forged-${i}`, async () => 'deny');
+  for (let i = 0; i < 10; i++) t.is(cache.peek(`user-${i}`), `allow ${i}`, `user-${i} kept`);
+  t.true(cache.size <= 10 + 32, `bounded per kind: ${cache.size}`);
+  t.is(cache.peek('forged-999'), 'deny');
+  t.is(cache.peek('forged-0'), undefined, 'the oldest denials went');
+
+  // A key's newest answer replaces its old one, whichever room either is in.
+  await cache.get('user-x', async () => 'deny');
+  cache.delete('user-x');
+  t.is(cache.peek('user-x'), undefined);
+  const moving = createTtlCache<string>({
+    maxEntries: 4,
+    ttlMs: () => 1,
+    kind: (v) => (v === 'deny' ? 1 : 0),
+  });
+  await moving.get('k', async () => 'deny');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await moving.get('k', async () => 'allow');
+  t.is(moving.peek('k'), 'allow');
+  t.is(moving.size, 1);
+});
+
+test('without kinds, one room holds everything: the oldest entry goes first whatever it is', async (t) => {
+  const cache = createTtlCache<string>({ maxEntries: 16, ttlMs: () => 60_000 });
+  await cache.get('user', async () => 'allow');
+  for (let i = 0; i < 16; i++) await cache.get(`forged-${i}`, async () => 'deny');
+  t.is(cache.peek('user'), undefined);
+});
