@@ -48,7 +48,8 @@ export function createTtlCache<V>(options: TtlCacheOptions<V>): TtlCache<V> {
     return undefined;
   };
   const store = (key: string, value: V, ttl: number) => {
-    const room = rooms[kind(value)];
+    const which = kind(value);
+    const room = rooms[which];
     if (room.size >= options.maxEntries) {
       let evicted = 0;
       for (const oldest of room.keys()) {
@@ -56,7 +57,7 @@ export function createTtlCache<V>(options: TtlCacheOptions<V>): TtlCache<V> {
         if (++evicted >= evictBatch) break;
       }
     }
-    rooms[1 - kind(value)]!.delete(key); // a key lives in one room: its latest answer's
+    rooms[1 - which]!.delete(key); // a key lives in one room: its latest answer's
     room.set(key, { value, expires: now() + ttl });
   };
 
