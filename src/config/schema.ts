@@ -258,7 +258,7 @@ const log = z
       .max(1)
       .default(0)
       .describe(
-        'share of repeated allows logged (a read on a cached verdict, or a public path); denials, fresh verdicts and unsafe methods always are',
+        'share of repeated allows logged (a read on a cached verdict, or a public path); forbidden users, errors, fresh verdicts and unsafe methods always are (unauthenticated ones: see unauthenticatedPerSecond)',
       ),
     unauthenticatedPerSecond: z
       .int()

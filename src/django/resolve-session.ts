@@ -43,8 +43,9 @@ export function createSessionResolver(config: DjangoConfig, database: DjangoData
     sessionCookie: (header) => readCookie(wsgiCookieHeader(header), config.sessionCookieName),
     precheck,
     async resolve(cookie, at) {
+      if (!cookie) return NO_COOKIE;
       const known = precheck(cookie);
-      if (known || !cookie) return known ?? NO_COOKIE;
+      if (known) return known;
       const loaded = await load(cookie, at);
       if (!loaded.ok) return { kind: 'anonymous', reason: loaded.reason };
       return getUser(loaded.data);

@@ -27,7 +27,8 @@ export interface AuditLogOptions {
   readonly logger: Logger;
   /**
    * Share of *repeated* allows written, 0 to 1: a safe method (GET, HEAD, OPTIONS, TRACE) let in on a
-   * cached verdict, or a public path. Denials, errors, fresh verdicts and unsafe methods are always written.
+   * cached verdict, or a public path. Forbidden users, errors, fresh verdicts and unsafe methods are always
+   * written; unauthenticated decisions up to `unauthenticatedPerSecond`.
    */
   readonly allowSampleRate: number;
   /**
@@ -56,9 +57,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /**
  * An allow that repeats what the log already holds: the same session's verdict, reused from the
- * decision cache, for a read (or a public path). Every other decision is written: each denial, each
- * fresh verdict (so every session that gets in appears at least once per cache lifetime) and every
- * request that changes something (revoke, shutdown).
+ * decision cache, for a read (or a public path). Every other decision is written: each denial (past
+ * the per-second budget, unauthenticated ones are counted instead), each fresh verdict (so every
+ * session that gets in appears at least once per cache lifetime) and every request that changes
+ * something (revoke, shutdown).
  */
 function isRepeatedAllow(entry: AuditEntry): boolean {
   if (entry.decision !== 'allow' || !SAFE_METHODS.has(entry.method)) return false;

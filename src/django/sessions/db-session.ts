@@ -5,15 +5,15 @@ import { createSessionDecoder } from '../session-codec.ts';
 import type { SessionLoader } from './loaded.ts';
 
 /**
- * The db engine, and cached_db read through its database row (the safe subset: a cache copy of a
- * deleted row can only make Django more permissive than us, never the reverse).
- */
-/**
  * Django's `session_key` column (AbstractBaseSession): `CharField(max_length=40, primary_key=True)`.
  * The resolver refuses longer keys before any query (resolve-session.ts).
  */
 export const SESSION_KEY_MAX_LENGTH = 40;
 
+/**
+ * The db engine, and cached_db read through its database row (the safe subset: a cache copy of a
+ * deleted row can only make Django more permissive than us, never the reverse).
+ */
 export function createDbSessionLoader(config: DjangoConfig, database: DjangoDatabase): SessionLoader {
   const decode = createSessionDecoder(config);
   const zone = config.useTz ? null : config.timeZone;
