@@ -1,7 +1,8 @@
 import type { SessionVerdict } from '../django/verdict.ts';
 import type { Match } from '../policy/policy.ts';
 import { type Principal, type RequirementAnswer, satisfies } from '../policy/requirement.ts';
-import type { DecisionKind, Reason } from './labels.ts';
+import type { Reason } from '../reasons.ts';
+import type { DecisionKind } from './labels.ts';
 
 export interface Outcome {
   readonly decision: DecisionKind;

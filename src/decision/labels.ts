@@ -4,41 +4,5 @@ export type Dialect = 'nginx' | 'forward' | 'envoy' | 'proxy';
 
 export type DecisionKind = 'allow' | 'unauthenticated' | 'forbidden' | 'error';
 
-/** Why a request was decided the way it was: a stable code users can look up in the README. */
-export type Reason =
-  // allowed
-  | 'ok'
-  | 'public'
-  // no usable Django session
-  | 'no_cookie'
-  | 'invalid_session_key'
-  | 'bad_signature'
-  | 'expired'
-  | 'no_session'
-  | 'bad_payload'
-  | 'not_logged_in'
-  | 'bad_user_id'
-  | 'no_backend'
-  | 'backend_not_allowed'
-  | 'unknown_user'
-  | 'inactive'
-  | 'hash_mismatch'
-  // a known user the policy refuses
-  | 'not_superuser'
-  | 'not_staff'
-  | 'not_in_group'
-  | 'missing_permission'
-  | 'requires_service_account'
-  | 'csrf_origin_mismatch'
-  | 'ambiguous_path'
-  // Kubernetes service accounts
-  | 'kube_token_invalid'
-  | 'kube_access_denied'
-  | 'kube_not_allowed'
-  // failures (503)
-  | 'store_unavailable'
-  | 'kube_unavailable'
-  | 'internal_error';
-
 export const CACHE_RESULTS = ['hit', 'miss'] as const;
 export type CacheLabel = (typeof CACHE_RESULTS)[number];

@@ -6,8 +6,9 @@ import { isFlowergateError } from '../errors.ts';
 import { normalizePath } from '../policy/normalize-path.ts';
 import type { Match, Policy } from '../policy/policy.ts';
 import type { Principal } from '../policy/requirement.ts';
+import type { Reason } from '../reasons.ts';
 import { decide, type Outcome } from './decide.ts';
-import type { CacheLabel, DecisionKind, Reason } from './labels.ts';
+import type { CacheLabel, DecisionKind } from './labels.ts';
 import type { OriginalRequest } from './request.ts';
 
 export interface PipelineResult {

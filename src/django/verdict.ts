@@ -1,4 +1,4 @@
-import type { Reason } from '../decision/labels.ts';
+import type { Reason } from '../reasons.ts';
 
 /** Who the user is according to Django, plus lazily loaded facts for the policy. */
 export interface DjangoIdentity {

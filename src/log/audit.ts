@@ -1,4 +1,5 @@
-import type { CacheLabel, DecisionKind, Dialect, Reason } from '../decision/labels.ts';
+import type { CacheLabel, DecisionKind, Dialect } from '../decision/labels.ts';
+import type { Reason } from '../reasons.ts';
 import type { Logger } from './logger.ts';
 
 export interface AuditEntry {

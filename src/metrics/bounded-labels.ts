@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import type { DecisionKind, Dialect, Reason } from '../decision/labels.ts';
+import type { DecisionKind, Dialect } from '../decision/labels.ts';
+import type { Reason } from '../reasons.ts';
 
 /**
  * Every label value that reaches the registry passes through one of these functions, so a value
@@ -47,7 +48,10 @@ const REASONS: Record<Reason, true> = {
   missing_permission: true,
   requires_service_account: true,
   csrf_origin_mismatch: true,
+  bad_request: true,
   ambiguous_path: true,
+  disallowed_host: true,
+  outside_prefix: true,
   kube_token_invalid: true,
   kube_access_denied: true,
   kube_not_allowed: true,

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
-import type { CacheLabel, DecisionKind, Dialect, Reason } from '../decision/labels.ts';
+import type { CacheLabel, DecisionKind, Dialect } from '../decision/labels.ts';
+import type { Reason } from '../reasons.ts';
 import {
   boundCache,
   boundCode,

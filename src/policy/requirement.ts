@@ -1,5 +1,5 @@
-import type { Reason } from '../decision/labels.ts';
 import type { DjangoIdentity } from '../django/verdict.ts';
+import type { Reason } from '../reasons.ts';
 
 /** Who is asking, once authenticated: a Django user, or a Kubernetes service account. */
 export type Principal =

@@ -6,7 +6,7 @@ import {
   type MetricValue,
   Registry,
 } from 'prom-client';
-import type { CacheLabel, DecisionKind, Dialect, Reason } from '../../src/decision/labels.ts';
+import type { CacheLabel, DecisionKind, Dialect } from '../../src/decision/labels.ts';
 import {
   DECISION_VALUES,
   DIALECT_VALUES,
@@ -29,6 +29,7 @@ import {
   type StoreResult,
   type UpstreamErrorKind,
 } from '../../src/metrics/metrics.ts';
+import type { Reason } from '../../src/reasons.ts';
 import { toolTest } from '../support/require-tool.ts';
 
 /** The Metrics table of PRODUCT.md, the contract with users' dashboards and alerts. */
