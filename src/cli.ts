@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { runCheck } from './check/check-command.ts';
+import { runPolicyPrint } from './policy/presets-print.ts';
 
 const USAGE = `usage:
   flowergate [serve] [--config FILE]
   flowergate check [--config FILE] [--at ISO-8601] [--method M] [--path P] [--host H] [--cookie-header H]...
       Explains verdicts without a server; Cookie headers from --cookie-header or one per line on stdin.
       Exit 0 when every line is allowed, 1 when any is denied, 2 on a configuration error.
+  flowergate policy print [--config FILE] [--preset NAME] [--operator-group G]
+      Prints the rules in the order they apply (policy.rules, then the preset's) as YAML.
+      Presets: superuser-only (default), flower-read-only-staff, flower-operators (needs --operator-group).
 Configuration: FLOWERGATE_* environment variables or a YAML/JSON file (--config or FLOWERGATE_CONFIG); see README.md.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -34,6 +38,26 @@ async function main(argv: string[]): Promise<number> {
       return await runCheck(
         { ...values, cookieHeaders: values['cookie-header'] ?? [] },
         { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+      );
+    }
+    if (command === 'policy') {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          config: { type: 'string' },
+          preset: { type: 'string' },
+          'operator-group': { type: 'string' },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.join(' ') !== 'print') {
+        process.stderr.write(`flowergate: usage: flowergate policy print [options]\n${USAGE}\n`);
+        return 2;
+      }
+      return runPolicyPrint(
+        { ...values, operatorGroup: values['operator-group'] },
+        { env: process.env, stdout: process.stdout, stderr: process.stderr },
       );
     }
     if (command === 'serve') {

@@ -154,6 +154,20 @@ const policy = z
     rules: z.array(ruleSchema).default([]),
     trustedOrigins: z.array(z.url()).default([]).describe('extra origins allowed by the CSRF guard'),
     csrfGuard: z.boolean().default(true),
+    preset: z
+      .enum(['superuser-only', 'flower-read-only-staff', 'flower-operators'])
+      .default('superuser-only')
+      .describe("rules from Flower's route table, applied after policy.rules (see src/policy/presets.ts)"),
+    operatorGroup: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('the Django group whose members may act on workers and tasks under flower-operators'),
+  })
+  .refine((p) => p.preset !== 'flower-operators' || p.operatorGroup !== null, {
+    path: ['operatorGroup'],
+    message: 'is required with policy.preset flower-operators: the Django group whose members may act',
   })
   .prefault({});
 

@@ -31,6 +31,7 @@ export function summarizeConfig(config: Config): Record<string, unknown> {
     policy: {
       default: config.policy.default,
       rules: config.policy.rules.length,
+      preset: config.policy.preset,
       csrfGuard: config.policy.csrfGuard,
     },
     cache: config.cache,

@@ -1,5 +1,6 @@
 import type { Config, PolicyRule } from '../config/schema.ts';
 import { type NetworkSet, parseNetworks } from './networks.ts';
+import { effectiveRules } from './presets.ts';
 import { parseRequirement, type Requirement } from './requirement.ts';
 
 /** The facts about the original request that rules match on. `path` is already normalised. */
@@ -21,9 +22,9 @@ export interface Policy {
   match(request: RequestFacts): Match;
 }
 
-/** Compiles the ordered rules once; first match wins, then the default. */
+/** Compiles the ordered rules (the user's, then the preset's) once; first match wins, then the default. */
 export function createPolicy(config: Config['policy']): Policy {
-  const rules = config.rules.map((rule, index) => compileRule(rule, index));
+  const rules = effectiveRules(config).map((rule, index) => compileRule(rule, index));
   const fallback: Match = {
     rule: 'default',
     requirement: parseRequirement(config.default),
