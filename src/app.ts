@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { createAdminApp } from './admin/admin-server.ts';
 import { createReadiness, type Readiness } from './admin/readiness.ts';
 import { createTtlCache } from './cache/ttl-cache.ts';
-import type { Config } from './config/schema.ts';
+import { type Config, effectiveUrlPrefix } from './config/schema.ts';
 import { createCsrfGuard } from './decision/csrf.ts';
 import { createPipeline, type DecisionObserver, type KubeGate, type Pipeline } from './decision/pipeline.ts';
 import type { DjangoDatabase } from './django/database/store.ts';
@@ -17,6 +17,7 @@ import type { Logger } from './log/logger.ts';
 import { logRequestError } from './log/request-error.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { type NetworkSet, parseNetworks } from './policy/networks.ts';
+import { createHostCheck } from './policy/allowed-hosts.ts';
 import { createPolicy } from './policy/policy.ts';
 import { type AnswerOptions, createIdentityHeaders } from './server/answer.ts';
 import { createAuthEndpoints, failClosed } from './server/auth-endpoints.ts';
@@ -96,6 +97,15 @@ export function createApp(deps: AppDeps): App {
         })
       : null;
 
+  const urlPrefix = effectiveUrlPrefix(config);
+  const hostCheck = createHostCheck(config.allowedHosts);
+  if (!hostCheck) {
+    logger.warn(
+      "FLOWERGATE_ALLOWED_HOSTS is not set: requests for any host are judged, and the request's own host " +
+        'is never a `next` target after sign-in (only the login host and FLOWERGATE_ALLOWED_REDIRECT_HOSTS are). ' +
+        "Set it to Flower's public host names, as Django's ALLOWED_HOSTS.",
+    );
+  }
   const pipeline = createPipeline({
     resolver,
     policy: createPolicy(config.policy),
@@ -103,6 +113,8 @@ export function createApp(deps: AppDeps): App {
     csrfGuard: config.policy.csrfGuard ? createCsrfGuard(config.policy.trustedOrigins) : () => true,
     kube,
     now: deps.now ?? nowMicros,
+    urlPrefix,
+    hostCheck,
     onCacheResult: (result) => metrics.decisionCache(result),
   });
 
@@ -111,7 +123,7 @@ export function createApp(deps: AppDeps): App {
     loginUrl: config.django.loginUrl,
     headerNames: config.headers,
     identityHeaders: createIdentityHeaders(config.headers),
-    redirectCheck: createRedirectCheck([...config.allowedRedirectHosts, ...loginHost]),
+    redirectCheck: createRedirectCheck([...config.allowedRedirectHosts, ...loginHost], hostCheck),
   };
 
   const audit = createAuditLog({
@@ -127,7 +139,7 @@ export function createApp(deps: AppDeps): App {
       dialect: request.dialect,
       method: request.method,
       host: request.host,
-      path: result.path,
+      path: request.uri,
       client: request.client ?? '',
       user: principal?.kind === 'django' ? principal.identity.username : (principal?.username ?? null),
       decision: result.decision,
@@ -143,7 +155,7 @@ export function createApp(deps: AppDeps): App {
     config.upstream && deps.createSidecar
       ? deps.createSidecar({ config, pipeline, answers, metrics, logger, observe, trustedProxies: trusted })
       : null;
-  const main = createMainApp({ pipeline, answers, trustedProxies: trusted });
+  const main = createMainApp({ pipeline, answers, trustedProxies: trusted, urlPrefix });
   const onError = (error: unknown) => logRequestError(logger, error);
   main.on('error', onError);
   const auth = createAuthEndpoints({

@@ -1,13 +1,14 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { loadConfig } from '../config/load.ts';
+import { effectiveUrlPrefix } from '../config/schema.ts';
 import { decide, principalOf } from '../decision/decide.ts';
 import { openDatabase } from '../django/database/open-database.ts';
 import { nowMicros, parseInstant } from '../django/instant.ts';
 import { createSessionResolver } from '../django/resolve-session.ts';
 import { isFlowergateError } from '../errors.ts';
-import { normalizePath } from '../policy/normalize-path.ts';
 import { createPolicy, policyProblems } from '../policy/policy.ts';
+import { ambiguity, flowerPath, judgedPath } from '../policy/request-path.ts';
 
 export interface CheckOptions {
   readonly config?: string | undefined;
@@ -48,9 +49,17 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
     return 2;
   }
   const method = (options.method ?? 'GET').toUpperCase();
-  const path = normalizePath(options.path ?? '/');
-  if (!path.ok) {
-    io.stderr.write(`flowergate check: --path is ambiguous (${path.why})\n`);
+  // --path is the request's path as the browser sends it (the URL prefix included, when there is one).
+  const prefix = effectiveUrlPrefix(config);
+  const requested = options.path ?? `${prefix}/`;
+  const judged = judgedPath(requested);
+  if (judged === null) {
+    io.stderr.write(`flowergate check: --path is ambiguous (${ambiguity(requested)}); it would be refused\n`);
+    return 2;
+  }
+  const path = flowerPath(judged, prefix);
+  if (path === null) {
+    io.stderr.write(`flowergate check: --path is outside the URL prefix ${prefix}; it would be refused\n`);
     return 2;
   }
   const database = await openDatabase(config);
@@ -58,7 +67,7 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
   const match = createPolicy(config.policy).match({
     method,
     host: options.host ?? '',
-    path: path.path,
+    path,
     client: null,
   });
 

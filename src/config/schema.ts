@@ -229,12 +229,24 @@ const headers = z
   })
   .prefault({});
 
+/**
+ * Flower's `--url_prefix`, written with or without slashes (`flower`, `/flower/`): kept as `/flower`,
+ * or '' for none. Dot segments and characters a path would need escaped are refused.
+ */
+const urlPrefix = z
+  .string()
+  .transform((text) => {
+    const bare = text.trim().replace(/^\/+|\/+$/g, '');
+    return bare === '' ? '' : `/${bare}`;
+  })
+  .refine(
+    (prefix) => /^(\/[A-Za-z0-9\-_~!$&'()*+,;=:@]+)*$/.test(prefix) && !/\/\.\.?(?:\/|$)/.test(prefix),
+    'must be like flower or /flower (segments without ., .., %, ? or #)',
+  );
+
 const proxy = z
   .strictObject({
-    urlPrefix: z
-      .string()
-      .regex(/^(\/[^/?#]+)*$/, 'must be empty or like /flower')
-      .default(''),
+    urlPrefix: urlPrefix.default('').describe('an alias of urlPrefix (FLOWERGATE_PROXY_URL_PREFIX)'),
     stripCookies: z.array(z.string().min(1)).default([]).describe('more cookies never sent upstream'),
     connectTimeout: seconds.positive().default(5).describe('seconds to open a connection to the upstream'),
     headersTimeout: seconds
@@ -284,24 +296,46 @@ const log = z
   })
   .prefault({});
 
-export const configSchema = z.strictObject({
-  django,
-  upstream: z
-    .url({ protocol: /^https?$/ })
-    .nullable()
-    .default(null),
-  listen: hostPort.default('0.0.0.0:4180'),
-  adminListen: hostPort.default('0.0.0.0:9464'),
-  trustedProxies: z.array(z.string().min(1)).default([]),
-  allowedRedirectHosts: z.array(z.string().min(1)).default([]),
-  cache,
-  kubernetes,
-  policy,
-  headers,
-  proxy,
-  log,
-  storeTimeout: seconds.positive().default(2).describe('seconds a session-store query may take'),
-});
+export const configSchema = z
+  .strictObject({
+    django,
+    upstream: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null),
+    listen: hostPort.default('0.0.0.0:4180'),
+    adminListen: hostPort.default('0.0.0.0:9464'),
+    trustedProxies: z.array(z.string().min(1)).default([]),
+    allowedRedirectHosts: z.array(z.string().min(1)).default([]),
+    urlPrefix: urlPrefix
+      .default('')
+      .describe("Flower's --url_prefix; policy rules are written against Flower's paths after it"),
+    allowedHosts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .transform((host) => host.toLowerCase()),
+      )
+      .default([])
+      .describe("as Django's ALLOWED_HOSTS: name, .example.com (the domain and its subdomains) or *"),
+    cache,
+    kubernetes,
+    policy,
+    headers,
+    proxy,
+    log,
+    storeTimeout: seconds.positive().default(2).describe('seconds a session-store query may take'),
+  })
+  .refine((c) => !c.urlPrefix || !c.proxy.urlPrefix || c.urlPrefix === c.proxy.urlPrefix, {
+    path: ['urlPrefix'],
+    message: 'differs from proxy.urlPrefix (FLOWERGATE_PROXY_URL_PREFIX), its alias: set one of them',
+  });
+
+/** The URL prefix in force: `urlPrefix`, else its alias `proxy.urlPrefix`. */
+export function effectiveUrlPrefix(config: Pick<Config, 'urlPrefix' | 'proxy'>): string {
+  return config.urlPrefix || config.proxy.urlPrefix;
+}
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Readonly<z.output<typeof configSchema>>;

@@ -3,8 +3,9 @@ import type { TtlCache } from '../cache/ttl-cache.ts';
 import type { SessionResolver } from '../django/resolve-session.ts';
 import type { SessionVerdict } from '../django/verdict.ts';
 import { isFlowergateError } from '../errors.ts';
-import { normalizePath } from '../policy/normalize-path.ts';
+import type { HostCheck } from '../policy/allowed-hosts.ts';
 import type { Match, Policy } from '../policy/policy.ts';
+import { flowerPath, judgedPath } from '../policy/request-path.ts';
 import type { Principal } from '../policy/requirement.ts';
 import type { Reason } from '../reasons.ts';
 import { decide, type Outcome } from './decide.ts';
@@ -18,7 +19,7 @@ export interface PipelineResult {
   /** The rule that decided; null when the path was refused before any rule could match. */
   readonly match: Match | null;
   readonly cache: CacheLabel;
-  /** The normalised path the rules saw (or the raw one when it was refused). */
+  /** Flower's path the rules saw (the URL prefix removed), or the request's own when it was refused. */
   readonly path: string;
   readonly error?: Error;
 }
@@ -40,6 +41,10 @@ export interface PipelineDeps {
   readonly csrfGuard: (request: OriginalRequest) => boolean;
   readonly kube: KubeGate | null;
   readonly now: () => number;
+  /** Flower's `--url_prefix` ('' for none): removed before rules match; a path outside it is refused. */
+  readonly urlPrefix?: string;
+  /** FLOWERGATE_ALLOWED_HOSTS; null or absent: every host. */
+  readonly hostCheck?: HostCheck | null;
   readonly onCacheResult?: (result: 'hit' | 'miss' | 'coalesced') => void;
 }
 
@@ -50,11 +55,26 @@ export type Pipeline = (request: OriginalRequest) => PipelineResult | Promise<Pi
 export type DecisionObserver = (request: OriginalRequest, result: PipelineResult, seconds: number) => void;
 
 /**
- * The one decision every dialect and the proxy share: normalise the path, match a rule, find out
- * who is asking (Django session, else a service-account token), apply the rule, guard CSRF.
- * Failures become `error` (503), never an allow.
+ * A request refused before any rule or session is looked at: a host outside the allowed hosts, a
+ * path Tornado could route differently from how it would be judged, a path outside Flower's prefix.
+ */
+export const refusal = (reason: Reason, path: string): PipelineResult => ({
+  decision: 'forbidden',
+  reason,
+  principal: null,
+  match: null,
+  cache: 'miss',
+  path,
+});
+
+/**
+ * The one decision every dialect and the proxy share: check the host and the path, match a rule
+ * against Flower's path, find out who is asking (Django session, else a service-account token),
+ * apply the rule, guard CSRF. Failures become `error` (503), never an allow.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
+  const prefix = deps.urlPrefix ?? '';
+  const hostCheck = deps.hostCheck ?? null;
   type Found = { verdict: SessionVerdict; cache: CacheLabel };
   const verdictFor = (cookie: string | undefined): Found | Promise<Found> => {
     const known = deps.resolver.precheck(cookie);
@@ -96,6 +116,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     kube: KubeGate,
     token: string,
   ): Promise<PipelineResult> => {
+    // RBAC sees the request's path as sent (its own settings strip the prefix for subresources).
+    const requestPath = judgedPath(request.uri) ?? path;
     const user = await kube.authenticate(token);
     if (!user) return judge(request, match, path, cache, null, 'kube_token_invalid');
     const principal: Principal = { kind: 'kube', username: user.username, groups: user.groups };
@@ -103,7 +125,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (match.requirement.kind === 'serviceaccount' || match.requirement.kind === 'kube-group') {
       return judge(request, match, path, cache, principal, 'ok');
     }
-    const review = await kube.authorize(user, { method: request.method, path });
+    const review = await kube.authorize(user, { method: request.method, path: requestPath });
     return {
       decision: review.allowed ? 'allow' : 'forbidden',
       reason: review.allowed ? 'ok' : 'kube_access_denied',
@@ -148,18 +170,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   // Synchronous end to end on a cache hit (the common case: a dashboard's polls and static files);
   // a promise only where the store, the cache's first lookup or Kubernetes is asked.
   return (request) => {
-    const normalized = normalizePath(request.uri);
-    if (!normalized.ok) {
-      return {
-        decision: 'forbidden',
-        reason: 'ambiguous_path',
-        principal: null,
-        match: null,
-        cache: 'miss',
-        path: request.uri,
-      };
-    }
-    const path = normalized.path;
+    // Before any session lookup: refusals cost no query and cannot be told apart by timing.
+    if (hostCheck !== null && !hostCheck(request.host)) return refusal('disallowed_host', request.uri);
+    const judged = judgedPath(request.uri);
+    if (judged === null) return refusal('ambiguous_path', request.uri);
+    const path = flowerPath(judged, prefix);
+    if (path === null) return refusal('outside_prefix', judged);
     const match = deps.policy.match({
       method: request.method,
       host: request.host,

@@ -18,6 +18,11 @@ export interface OriginalRequest {
   readonly xRequestedWith: string | undefined;
   readonly origin: string | undefined;
   readonly referer: string | undefined;
+  /**
+   * A WebSocket handshake (`Upgrade: websocket`): a browser opens one cross-site with the user's cookie
+   * and no CORS check, so the CSRF guard holds it to the rule of an unsafe method.
+   */
+  readonly websocket: boolean;
 }
 
 /** A browser navigation may be redirected to the login page; XHR and API clients get JSON. */

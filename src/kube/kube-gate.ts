@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Config } from '../config/schema.ts';
+import { type Config, effectiveUrlPrefix } from '../config/schema.ts';
 import type { KubeGate } from '../decision/pipeline.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { bearerToken, createKubeAuthenticator, type KubeReviewResult } from './kube-auth.ts';
@@ -20,7 +20,7 @@ export function createKubeGate(deps: {
 }): KubeGate & { close(): Promise<void> } {
   const authenticator = createKubeAuthenticator({
     config: deps.config.kubernetes,
-    urlPrefix: deps.config.proxy.urlPrefix,
+    urlPrefix: effectiveUrlPrefix(deps.config),
     metrics: {
       kubeReview: (kind, result, cached) => deps.metrics.kubeReview(kind, METRIC_RESULT[result], cached),
     },

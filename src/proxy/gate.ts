@@ -44,7 +44,7 @@ export function createGate(
 ): (req: IncomingMessage, websocket: boolean) => Promise<GateOutcome> {
   return async (req, websocket) => {
     const started = performance.now();
-    const parsed = proxyRequest(req, deps.trustedProxies);
+    const parsed = proxyRequest(req, deps.trustedProxies, websocket);
     if (typeof parsed === 'string') return badRequest(parsed);
     const { original, forwarded } = parsed;
     const result = await deps.pipeline(original);

@@ -14,10 +14,15 @@ export interface Forwarded {
   readonly host: string;
 }
 
-/** The proxy dialect: the original request is the request itself. A string says why it cannot be proxied (400). */
+/**
+ * The proxy dialect: the original request is the request itself, its target forwarded byte for byte
+ * as judged. `websocket` is the server's word that this is an upgrade, so the CSRF guard holds the
+ * handshake to the unsafe-method rule. A string says why it cannot be proxied (400).
+ */
 export function proxyRequest(
   req: IncomingMessage,
   trusted: NetworkSet | null,
+  websocket = false,
 ): { original: OriginalRequest; forwarded: Forwarded } | string {
   const url = req.url ?? '';
   // Origin-form only: an absolute-form or `*` target would reach the upstream unlike the path the policy saw.
@@ -40,7 +45,7 @@ export function proxyRequest(
     trusted,
   );
   return {
-    original: { ...common, method, scheme, host, uri: url },
+    original: { ...common, method, scheme, host, uri: url, websocket },
     forwarded: { peer, trustedPeer, scheme, host },
   };
 }

@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Sidecar, SidecarDeps } from '../app.ts';
+import { effectiveUrlPrefix } from '../config/schema.ts';
 import { write } from '../server/auth-endpoints.ts';
 import { createGate } from './gate.ts';
 import { createInFlight } from './in-flight.ts';
@@ -20,6 +21,7 @@ import { createUpgradeHandler } from './websocket.ts';
 export function createSidecarProxy(deps: SidecarDeps): Sidecar {
   const { config, logger } = deps;
   const settings = config.proxy;
+  const urlPrefix = effectiveUrlPrefix(config);
   if (!config.upstream) throw new Error('createSidecarProxy needs config.upstream');
   const upstream = new URL(config.upstream);
   if (upstream.pathname !== '/' || upstream.search) {
@@ -136,7 +138,7 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
     const started = performance.now();
     const settled = inFlight.begin(res);
     try {
-      const redirect = prefixRedirect(settings.urlPrefix, req.method ?? 'GET', req.url ?? '');
+      const redirect = prefixRedirect(urlPrefix, req.method ?? 'GET', req.url ?? '');
       if (redirect) {
         write(res, { status: redirect.status, headers: { Location: redirect.location }, body: '' });
         return;

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import type { PipelineResult } from '../decision/pipeline.ts';
 import { isBrowserNavigation, type OriginalRequest, originalUrl } from '../decision/request.ts';
+import type { Reason } from '../reasons.ts';
 import { encodeHeaders } from './header-value.ts';
 import { errorPage, forbiddenPage, signInPage } from './pages.ts';
 
@@ -81,6 +82,24 @@ export function identityFailed(result: PipelineResult, error: unknown): Pipeline
 }
 
 /**
+ * The status of a request refused before any rule could judge it, or 0. These are answered as JSON
+ * even to a browser: a person cannot fix them by signing in. (nginx's auth_request turns a 400 or
+ * 404 into a 500 for the client: a malformed sub-request is a misconfiguration, and still no allow.)
+ */
+export function refusalStatus(reason: Reason): number {
+  switch (reason) {
+    case 'bad_request':
+    case 'ambiguous_path':
+    case 'disallowed_host':
+      return 400;
+    case 'outside_prefix':
+      return 404;
+    default:
+      return 0;
+  }
+}
+
+/**
  * The "not allowed" answer. nginx understands only 401/403 (anything else is its 500), so it gets
  * those bare; its `auth-signin` does the redirect. The forward and envoy dialects and the proxy
  * redirect browser navigations to the Django login, answer API clients with JSON, and show a 403
@@ -93,6 +112,8 @@ export function denialAnswer(
 ): Answer {
   const browser = isBrowserNavigation(request);
   const body = { decision: result.decision, reason: result.reason, rule: result.match?.rule ?? null };
+  const refused = refusalStatus(result.reason);
+  if (refused !== 0) return json(refused, body);
   if (result.decision === 'error') {
     const detail = 'The Django session store did not answer; try again shortly. (flowergate fails closed.)';
     return request.dialect !== 'nginx' && browser

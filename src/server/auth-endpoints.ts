@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DecisionObserver, Pipeline, PipelineResult } from '../decision/pipeline.ts';
+import { type DecisionObserver, type Pipeline, type PipelineResult, refusal } from '../decision/pipeline.ts';
 import type { OriginalRequest } from '../decision/request.ts';
 import type { NetworkSet } from '../policy/networks.ts';
 import { type Answer, type AnswerOptions, denialAnswer, identityFailed } from './answer.ts';
-import type { Extract, SubRequest } from './dialects/dialect.ts';
+import { type Extract, isMalformed, type SubRequest } from './dialects/dialect.ts';
 import { ENVOY_PREFIX, extractEnvoy } from './dialects/envoy.ts';
 import { extractForward } from './dialects/forward.ts';
 import { extractNginx } from './dialects/nginx.ts';
@@ -79,12 +79,15 @@ export function createAuthEndpoints(deps: AuthEndpointsDeps): AuthEndpoints {
   const decide = (req: IncomingMessage, res: ServerResponse, extract: Extract): void | Promise<void> => {
     const started = performance.now();
     const original = extract(subRequest(req), deps.trustedProxies);
-    if (typeof original === 'string') {
-      // A sub-request that doesn't say what it is for is refused; 403 is one of nginx's two codes.
+    if (isMalformed(original)) {
+      // A sub-request that does not say completely and consistently what it is for: a forged copy of
+      // another family's headers, or a proxy set up without them. Counted and audited like any refusal.
+      const result = refusal('bad_request', original.request.uri);
+      deps.observe(original.request, result, (performance.now() - started) / 1000);
       write(res, {
-        status: 403,
+        status: 400,
         headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
-        body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original })}\n`,
+        body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail: original.malformed })}\n`,
       });
       return;
     }

@@ -4,12 +4,15 @@ import type { Pipeline } from '../decision/pipeline.ts';
 import type { NetworkSet } from '../policy/networks.ts';
 import type { Answer, AnswerOptions } from './answer.ts';
 import { subRequest } from './auth-endpoints.ts';
+import { isMalformed } from './dialects/dialect.ts';
 import { extractForward } from './dialects/forward.ts';
 
 export interface MainAppDeps {
   readonly pipeline: Pipeline;
   readonly answers: AnswerOptions;
   readonly trustedProxies: NetworkSet | null;
+  /** Flower's URL prefix: whoami's default path is Flower's dashboard under it. */
+  readonly urlPrefix: string;
 }
 
 /**
@@ -23,23 +26,26 @@ export function createMainApp(deps: MainAppDeps): Koa {
 
   // Who am I, and would I get in? For people debugging a 401/403; never shows secrets.
   router.get('/_flowergate/whoami', async (ctx) => {
+    // The question is asked in the forward dialect's words; the caller's own copies of either family
+    // would only contradict it.
+    const { 'x-original-url': _url, 'x-original-method': _method, ...own } = ctx.req.headers;
     const base = extractForward(
       {
         ...subRequest(ctx.req),
         headers: {
-          ...ctx.req.headers,
+          ...own,
           'x-forwarded-method': String(ctx.query['method'] ?? 'GET'),
-          'x-forwarded-uri': String(ctx.query['path'] ?? '/'),
+          'x-forwarded-uri': String(ctx.query['path'] ?? `${deps.urlPrefix}/`),
           'x-forwarded-host': ctx.req.headers.host,
         },
       },
       deps.trustedProxies,
     );
-    if (typeof base === 'string') {
+    if (isMalformed(base)) {
       send(ctx, {
         status: 400,
         headers: { 'Content-Type': 'application/json; charset=utf-8' },
-        body: `${JSON.stringify({ error: base })}\n`,
+        body: `${JSON.stringify({ error: base.malformed })}\n`,
       });
       return;
     }

@@ -1,12 +1,15 @@
-import { hostname } from '../policy/policy.ts';
+import { djangoDomain, type HostCheck } from '../policy/allowed-hosts.ts';
 
 /**
  * Accepts a `next`/`rd` target only when it is an absolute http(s) URL on an allowed host, or a
  * plain absolute path (which stays on the current host). Refuses `//evil.example`, `/\evil`,
- * `javascript:`, userinfo tricks, control characters and encoded variants of these.
+ * `javascript:`, userinfo tricks, control characters and encoded variants of these. The request's
+ * own host is allowed only when `ownHost` (FLOWERGATE_ALLOWED_HOSTS) lets it through: a Host header
+ * (or X-Forwarded-Host) is what the client says, so unchecked it would make any host a target.
  */
 export function createRedirectCheck(
   allowedHosts: readonly string[],
+  ownHost: HostCheck | null,
 ): (target: string, currentHost: string) => string | null {
   const exact = new Set<string>();
   const suffixes: string[] = [];
@@ -36,7 +39,8 @@ export function createRedirectCheck(
     }
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return null;
     const host = url.hostname.toLowerCase();
-    if (host !== hostname(currentHost) && !allowed(host)) return null;
+    const own = ownHost !== null && ownHost(currentHost) && host === djangoDomain(currentHost);
+    if (!own && !allowed(host)) return null;
     return url.href;
   };
 }

@@ -2,7 +2,11 @@ import test from 'ava';
 import { createCsrfGuard } from '../../src/decision/csrf.ts';
 import type { OriginalRequest } from '../../src/decision/request.ts';
 
-const request = (method: string, headers: { origin?: string; referer?: string }): OriginalRequest => ({
+const request = (
+  method: string,
+  headers: { origin?: string; referer?: string },
+  websocket = false,
+): OriginalRequest => ({
   dialect: 'forward',
   requestId: 'r',
   method,
@@ -16,6 +20,7 @@ const request = (method: string, headers: { origin?: string; referer?: string })
   xRequestedWith: undefined,
   origin: headers.origin,
   referer: headers.referer,
+  websocket,
 });
 const guard = createCsrfGuard(['https://admin.example.com']);
 
@@ -39,4 +44,16 @@ test('a cross-site unsafe request is refused', (t) => {
 });
 test('an unsafe request with neither Origin nor Referer is refused', (t) => {
   t.false(guard(request('POST', {})));
+});
+
+test('Origin: null is cross-site even when the Referer names the own origin (as Django)', (t) => {
+  t.false(guard(request('POST', { origin: 'null', referer: 'https://flower.example.com/tasks' })));
+  t.true(guard(request('POST', { referer: 'https://flower.example.com/tasks' })));
+});
+test('a WebSocket handshake is held to the unsafe-method rule though its method is GET', (t) => {
+  t.false(guard(request('GET', { origin: 'https://evil.example' }, true)));
+  t.false(guard(request('GET', { origin: 'null' }, true)));
+  t.false(guard(request('GET', {}, true)));
+  t.true(guard(request('GET', { origin: 'https://flower.example.com' }, true)));
+  t.true(guard(request('GET', { origin: 'https://admin.example.com' }, true)));
 });

@@ -12,6 +12,7 @@ import { openDatabase } from '../../src/django/database/open-database.ts';
 import { nowMicros } from '../../src/django/instant.ts';
 import { createSessionResolver } from '../../src/django/resolve-session.ts';
 import type { SessionVerdict } from '../../src/django/verdict.ts';
+import { createHostCheck } from '../../src/policy/allowed-hosts.ts';
 import { createPolicy } from '../../src/policy/policy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fg-pipeline-'));
@@ -29,7 +30,10 @@ const keys = createDemoDatabase(
   1000,
 );
 
-const build = async (databaseUrl = `sqlite:///${dbPath}`) => {
+const build = async (
+  databaseUrl = `sqlite:///${dbPath}`,
+  boundary: { urlPrefix?: string; allowedHosts?: string[] } = {},
+) => {
   const config = loadConfig({
     file: 'examples/flower-policy.yaml',
     env: { FLOWERGATE_DJANGO_SECRET_KEY: secret, FLOWERGATE_DJANGO_DATABASE_URL: databaseUrl },
@@ -55,6 +59,8 @@ const build = async (databaseUrl = `sqlite:///${dbPath}`) => {
     csrfGuard: createCsrfGuard([]),
     kube: null,
     now: nowMicros,
+    urlPrefix: boundary.urlPrefix ?? '',
+    hostCheck: createHostCheck(boundary.allowedHosts ?? []),
   });
   return { pipeline, database, loads: () => loads, cache };
 };
@@ -64,22 +70,24 @@ const request = (
   method: string,
   uri: string,
   extra: Partial<OriginalRequest> = {},
-): OriginalRequest => ({
-  dialect: 'forward',
-  requestId: 'test',
-  method,
-  scheme: 'https',
-  host: 'flower.example.com',
-  uri,
-  client: '192.0.2.1',
-  cookie: user ? `csrftoken=x; sessionid=${keys.get(user)}` : undefined,
-  authorization: undefined,
-  accept: 'application/json',
-  xRequestedWith: undefined,
-  origin: method === 'GET' ? undefined : 'https://flower.example.com',
-  referer: undefined,
-  ...extra,
-});
+): OriginalRequest =>
+  ({
+    dialect: 'forward',
+    requestId: 'test',
+    method,
+    scheme: 'https',
+    host: 'flower.example.com',
+    uri,
+    client: '192.0.2.1',
+    cookie: user ? `csrftoken=x; sessionid=${keys.get(user)}` : undefined,
+    authorization: undefined,
+    accept: 'application/json',
+    xRequestedWith: undefined,
+    origin: method === 'GET' ? undefined : 'https://flower.example.com',
+    referer: undefined,
+    websocket: false,
+    ...extra,
+  }) as OriginalRequest;
 
 test('the Flower example policy: staff may look, only superusers may act', async (t) => {
   const { pipeline, database } = await build();
@@ -102,27 +110,65 @@ test('the Flower example policy: staff may look, only superusers may act', async
   t.like(await pipeline(request(null, 'GET', '/healthcheck')), { decision: 'allow', reason: 'public' });
 });
 
-test('path tricks reach the rule they spell, or are refused', async (t) => {
-  const { pipeline, database } = await build();
+test('a path Tornado would route otherwise than it reads is refused before any rule or lookup, for everyone', async (t) => {
+  const { pipeline, database, loads } = await build();
   t.teardown(() => database.close());
   for (const uri of [
+    '/api/task/info/x/../../../../workers',
     '//api/worker/shutdown/w',
     '/./api/worker/shutdown/w',
     '/healthcheck/../api/worker/shutdown/w',
     '/%61pi/worker/shutdown/w',
+    '/.%2e/workers',
+    '/api%2Fworker/shutdown/w',
   ]) {
+    for (const user of ['viewer', 'root', null]) {
+      const result = pipeline(request(user, 'GET', uri));
+      t.false(result instanceof Promise, uri);
+      t.like(result, { decision: 'forbidden', reason: 'ambiguous_path', match: null }, uri);
+    }
+  }
+  t.is(loads(), 0, 'no session was looked up');
+  // The honest twin: the same user reaches what the path spells.
+  t.like(await pipeline(request('viewer', 'GET', '/workers')), { decision: 'allow' });
+  t.like(await pipeline(request('viewer', 'POST', '/api/worker/shutdown/w')), { reason: 'not_superuser' });
+});
+
+test("under a URL prefix, rules see Flower's own paths and a path outside the prefix is refused", async (t) => {
+  const { pipeline, database } = await build(undefined, { urlPrefix: '/flower' });
+  t.teardown(() => database.close());
+  t.like(await pipeline(request(null, 'GET', '/flower/healthcheck')), {
+    decision: 'allow',
+    reason: 'public',
+  });
+  t.like(await pipeline(request('viewer', 'GET', '/flower/workers')), {
+    decision: 'allow',
+    path: '/workers',
+  });
+  t.like(await pipeline(request('viewer', 'POST', '/flower/tasks/datatable')), { decision: 'allow' });
+  t.like(await pipeline(request('viewer', 'POST', '/flower/api/task/revoke/1')), { reason: 'not_superuser' });
+  t.like(await pipeline(request('root', 'POST', '/flower/api/task/revoke/1')), { decision: 'allow' });
+  for (const uri of ['/healthcheck', '/api/task/revoke/1', '/flowerx/workers', '/']) {
     t.like(
-      await pipeline(request('viewer', 'POST', uri)),
-      { decision: 'forbidden', reason: 'not_superuser' },
+      await pipeline(request('root', 'GET', uri)),
+      { decision: 'forbidden', reason: 'outside_prefix', match: null },
       uri,
     );
   }
-  t.like(await pipeline(request('root', 'POST', '/api%2Fworker/shutdown/w')), {
-    decision: 'forbidden',
-    reason: 'ambiguous_path',
+});
+
+test('a host outside the allowed hosts is refused before any session lookup; a listed one is judged', async (t) => {
+  const { pipeline, database, loads } = await build(undefined, { allowedHosts: ['.example.com'] });
+  t.teardown(() => database.close());
+  for (const host of ['evil.example', 'flower.example.com.evil.example', 'bad host']) {
+    const result = pipeline(request('root', 'GET', '/workers', { host }));
+    t.false(result instanceof Promise);
+    t.like(result, { decision: 'forbidden', reason: 'disallowed_host' }, host);
+  }
+  t.is(loads(), 0);
+  t.like(await pipeline(request('root', 'GET', '/workers', { host: 'FLOWER.example.com:8443' })), {
+    decision: 'allow',
   });
-  // /healthcheck is public only as itself, not as a prefix trick.
-  t.like(await pipeline(request(null, 'GET', '/healthcheck/../workers')), { decision: 'unauthenticated' });
 });
 
 test('a cross-site POST with a superuser session is refused by the CSRF guard', async (t) => {
@@ -135,6 +181,33 @@ test('a cross-site POST with a superuser session is refused by the CSRF guard', 
   t.like(await pipeline(request('root', 'POST', '/api/task/revoke/1', { origin: undefined })), {
     reason: 'csrf_origin_mismatch',
   });
+  t.like(
+    await pipeline(
+      request('root', 'POST', '/api/task/revoke/1', {
+        origin: 'null',
+        referer: 'https://flower.example.com/tasks',
+      }),
+    ),
+    { reason: 'csrf_origin_mismatch' },
+  );
+});
+
+test('a cross-site WebSocket handshake with a session is refused; a same-origin one passes', async (t) => {
+  const { pipeline, database } = await build();
+  t.teardown(() => database.close());
+  t.like(
+    await pipeline(request('root', 'GET', '/workers', { websocket: true, origin: 'https://evil.example' })),
+    {
+      decision: 'forbidden',
+      reason: 'csrf_origin_mismatch',
+    },
+  );
+  t.like(
+    await pipeline(
+      request('root', 'GET', '/workers', { websocket: true, origin: 'https://flower.example.com' }),
+    ),
+    { decision: 'allow' },
+  );
 });
 
 test('the session verdict is cached: a burst of requests costs one lookup', async (t) => {

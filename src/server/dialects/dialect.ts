@@ -14,7 +14,42 @@ export interface SubRequest {
   readonly encrypted: boolean;
 }
 
-export type Extract = (request: SubRequest, trusted: NetworkSet | null) => OriginalRequest | string;
+/**
+ * A sub-request that does not say completely and consistently what it is for: refused with `400`,
+ * reason `bad_request`. `request` holds what could be read, for the metric and the audit line.
+ */
+export interface Malformed {
+  readonly malformed: string;
+  readonly request: OriginalRequest;
+}
+
+export type Extract = (request: SubRequest, trusted: NetworkSet | null) => OriginalRequest | Malformed;
+
+export function isMalformed(value: OriginalRequest | Malformed): value is Malformed {
+  return 'malformed' in value;
+}
+
+/** A Malformed answer naming `detail`, with whatever the headers claimed. */
+export function malformed(
+  dialect: Dialect,
+  request: SubRequest,
+  trusted: NetworkSet | null,
+  detail: string,
+  method: string | undefined,
+  host: string | null | undefined,
+  uri: string | null | undefined,
+): Malformed {
+  return {
+    malformed: detail,
+    request: {
+      ...commonFields(dialect, request, trusted),
+      method: method?.toUpperCase() ?? '',
+      scheme: request.encrypted ? 'https' : 'http',
+      host: host ?? '',
+      uri: uri ?? '',
+    },
+  };
+}
 
 export const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
   const value = headers[name];
@@ -41,7 +76,33 @@ export function commonFields(
     xRequestedWith: header(h, 'x-requested-with'),
     origin: header(h, 'origin'),
     referer: header(h, 'referer'),
+    websocket: isWebSocket(h.upgrade),
   };
+}
+
+export function isWebSocket(upgrade: string | undefined): boolean {
+  return upgrade !== undefined && upgrade.length === 9 && upgrade.toLowerCase() === 'websocket';
+}
+
+/** An HTTP method as a proxy names it (letters only, as policy rules name them), upper-cased; else null. */
+export function checkMethod(value: string | undefined): string | null {
+  if (!value || value.length > 16 || !/^[A-Za-z]+$/.test(value)) return null;
+  return value.toUpperCase();
+}
+
+/**
+ * The path-and-query of an absolute http(s) URL as written (no dot-segment resolution), '/' when it
+ * has none, or null when the authority is followed by anything but a path.
+ */
+export function uriOfAbsolute(url: string): string | null {
+  const start = url.indexOf('//');
+  if (start === -1) return null;
+  for (let i = start + 2; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f) return url.slice(i); // '/'
+    if (c === 0x3f || c === 0x23) return null; // '?' or '#' straight after the host: nginx never writes it
+  }
+  return '/';
 }
 
 export function schemeOf(value: string | undefined, fallback: 'http' | 'https'): 'http' | 'https' {

@@ -1,4 +1,4 @@
-import { checkHost, checkUri, commonFields, type Extract, header, schemeOf } from './dialect.ts';
+import { checkHost, checkUri, commonFields, type Extract, header, malformed, schemeOf } from './dialect.ts';
 
 export const ENVOY_PREFIX = '/_flowergate/auth/envoy';
 
@@ -11,8 +11,18 @@ export const extractEnvoy: Extract = (request, trusted) => {
   const h = request.headers;
   const uri = checkUri(request.url.slice(ENVOY_PREFIX.length) || '/');
   const host = checkHost(header(h, 'host'));
-  if (!host) return 'missing or invalid Host';
-  if (!uri) return 'missing or invalid original path behind the envoy prefix';
+  if (!host)
+    return malformed('envoy', request, trusted, 'missing or invalid Host', request.method, null, uri);
+  if (!uri)
+    return malformed(
+      'envoy',
+      request,
+      trusted,
+      'missing or invalid original path behind the envoy prefix',
+      request.method,
+      host,
+      null,
+    );
   const scheme = schemeOf(header(h, 'x-forwarded-proto'), request.encrypted ? 'https' : 'http');
   return {
     ...commonFields('envoy', request, trusted),

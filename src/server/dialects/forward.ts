@@ -1,13 +1,50 @@
-import { checkHost, checkUri, commonFields, type Extract, header, schemeOf } from './dialect.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  checkHost,
+  checkMethod,
+  checkUri,
+  commonFields,
+  type Extract,
+  header,
+  malformed,
+  schemeOf,
+  uriOfAbsolute,
+} from './dialect.ts';
 
-/** Traefik ForwardAuth and Caddy forward_auth: X-Forwarded-Method/Proto/Host/Uri. */
+/**
+ * Traefik ForwardAuth and Caddy forward_auth (and Traefik's ingress-nginx provider, which turns
+ * `auth-url` into a ForwardAuth): X-Forwarded-Method, -Proto, -Host and -Uri, the method required.
+ * Both proxies also copy the client's own headers into the sub-request, so an X-Original-URL or
+ * X-Original-Method naming a different path or method is a forgery (or a misconfiguration):
+ * refused with `400`, never believed.
+ */
 export const extractForward: Extract = (request, trusted) => {
   const h = request.headers;
+  const claimedMethod = header(h, 'x-forwarded-method');
+  const claimedUri = header(h, 'x-forwarded-uri');
   const host = checkHost(header(h, 'x-forwarded-host'));
-  const uri = checkUri(header(h, 'x-forwarded-uri'));
-  if (!host) return 'missing or invalid X-Forwarded-Host';
-  if (!uri) return 'missing or invalid X-Forwarded-Uri';
-  const method = (header(h, 'x-forwarded-method') ?? request.method).toUpperCase();
+  const uri = checkUri(claimedUri);
+  const method = checkMethod(claimedMethod);
+  const problem = !method
+    ? 'X-Forwarded-Method is missing or not an HTTP method'
+    : !host
+      ? 'X-Forwarded-Host is missing or invalid'
+      : !uri
+        ? 'X-Forwarded-Uri is missing or not a path'
+        : conflict(h, method, uri);
+  if (problem !== null || !method || !host || !uri)
+    return malformed('forward', request, trusted, problem ?? '', claimedMethod, host, uri ?? claimedUri);
   const scheme = schemeOf(header(h, 'x-forwarded-proto'), request.encrypted ? 'https' : 'http');
   return { ...commonFields('forward', request, trusted), method, scheme, host, uri };
 };
+
+/** The other family's copy, when it names another path or method. */
+function conflict(h: IncomingHttpHeaders, method: string, uri: string): string | null {
+  const originalUrl = header(h, 'x-original-url');
+  if (originalUrl !== undefined && uriOfAbsolute(originalUrl) !== uri)
+    return 'X-Original-URL names another path';
+  const originalMethod = header(h, 'x-original-method');
+  if (originalMethod !== undefined && originalMethod.toUpperCase() !== method)
+    return 'X-Original-Method names another method';
+  return null;
+}

@@ -1,35 +1,54 @@
-import { checkHost, checkUri, commonFields, type Extract, header, schemeOf } from './dialect.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  checkHost,
+  checkMethod,
+  checkUri,
+  commonFields,
+  type Extract,
+  header,
+  malformed,
+  uriOfAbsolute,
+} from './dialect.ts';
 
 /**
- * ingress-nginx `auth-url` / nginx `auth_request`: the controller sets X-Original-URL and
- * X-Original-Method itself. Traefik's ingress-nginx compatibility mode sends X-Forwarded-* to the
- * same URL instead, so those are the fallback.
+ * ingress-nginx `auth-url` / nginx `auth_request`: exactly X-Original-URL and X-Original-Method,
+ * both required (the controller always sets both; every recipe in the README does). No fall-back to
+ * another family and no default method: a proxy that copies the client's headers (Caddy, a plain
+ * `auth_request` block) would otherwise let the client say what is being asked for. When another
+ * family's copy (X-Original-URI, X-Forwarded-Uri, X-Forwarded-Method) names a different path or
+ * method, one of them is forged or the proxy is misconfigured: refused with `400`.
  */
 export const extractNginx: Extract = (request, trusted) => {
   const h = request.headers;
   const originalUrl = header(h, 'x-original-url');
-  let scheme: 'http' | 'https';
-  let host: string | null;
-  let uri: string | null;
-  if (originalUrl) {
-    const parsed = schemeAndHost(originalUrl);
-    if (!parsed) return 'X-Original-URL is not an absolute URL';
-    scheme = parsed.scheme;
-    host = checkHost(parsed.host);
-    // Keep the raw path: URL() would already have resolved dot segments the upstream may not.
-    const afterAuthority = originalUrl.slice(originalUrl.indexOf('//') + 2);
-    const slash = afterAuthority.indexOf('/');
-    uri = checkUri(slash === -1 ? '/' : afterAuthority.slice(slash));
-  } else {
-    scheme = schemeOf(header(h, 'x-forwarded-proto'), request.encrypted ? 'https' : 'http');
-    host = checkHost(header(h, 'x-forwarded-host'));
-    uri = checkUri(header(h, 'x-original-uri') ?? header(h, 'x-forwarded-uri'));
-  }
-  if (!host) return 'missing or invalid original host (X-Original-URL or X-Forwarded-Host)';
-  if (!uri) return 'missing or invalid original URI (X-Original-URL or X-Forwarded-Uri)';
-  const method = (header(h, 'x-original-method') ?? header(h, 'x-forwarded-method') ?? 'GET').toUpperCase();
-  return { ...commonFields('nginx', request, trusted), method, scheme, host, uri };
+  const claimedMethod = header(h, 'x-original-method');
+  const parsed = originalUrl ? schemeAndHost(originalUrl) : null;
+  const host = parsed ? checkHost(parsed.host) : null;
+  const uri = parsed ? checkUri(uriOfAbsolute(originalUrl!) ?? undefined) : null;
+  const method = checkMethod(claimedMethod);
+  const problem = !originalUrl
+    ? 'X-Original-URL is missing'
+    : !parsed || !host || !uri
+      ? 'X-Original-URL is not an absolute http(s) URL with a path'
+      : !method
+        ? 'X-Original-Method is missing or not an HTTP method'
+        : conflict(h, method, uri);
+  if (problem !== null || !parsed || !host || !uri || !method)
+    return malformed('nginx', request, trusted, problem ?? '', claimedMethod, host, uri ?? originalUrl);
+  return { ...commonFields('nginx', request, trusted), method, scheme: parsed.scheme, host, uri };
 };
+
+/** Another family's copy, when it names another path or method. */
+function conflict(h: IncomingHttpHeaders, method: string, uri: string): string | null {
+  const originalUri = header(h, 'x-original-uri');
+  if (originalUri !== undefined && originalUri !== uri) return 'X-Original-URI names another path';
+  const forwardedUri = header(h, 'x-forwarded-uri');
+  if (forwardedUri !== undefined && forwardedUri !== uri) return 'X-Forwarded-Uri names another path';
+  const forwardedMethod = header(h, 'x-forwarded-method');
+  if (forwardedMethod !== undefined && forwardedMethod.toUpperCase() !== method)
+    return 'X-Forwarded-Method names another method';
+  return null;
+}
 
 // The shape nginx writes ($scheme://$host$request_uri) with a lower-case ASCII domain name: read
 // directly, since a WHATWG URL parse is the costliest step of this dialect. IP addresses (URL()
@@ -55,5 +74,6 @@ function schemeAndHost(url: string): { scheme: 'http' | 'https'; host: string } 
   } catch {
     return null;
   }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return null;
   return { scheme: parsed.protocol === 'https:' ? 'https' : 'http', host: parsed.host };
 }
