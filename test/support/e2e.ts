@@ -62,6 +62,8 @@ export interface RequestOptions {
   body?: string;
   /** Local address to connect from, e.g. '127.0.0.66' to look like another client on loopback. */
   localAddress?: string;
+  /** The request-target sent verbatim instead of the URL's (whose parsing resolves `..` and `%2e`). */
+  target?: string;
 }
 
 /** One HTTP/1.1 request on a fresh connection; redirects are not followed. */
@@ -72,7 +74,7 @@ export function request(url: string, options: RequestOptions = {}): Promise<Http
       {
         host: target.hostname,
         port: target.port,
-        path: `${target.pathname}${target.search}`,
+        path: options.target ?? `${target.pathname}${target.search}`,
         method: options.method ?? 'GET',
         headers: {
           ...(options.body !== undefined
