@@ -38,8 +38,8 @@ export interface CaddyOptions {
   upstream: string;
   /** forward_auth `copy_headers`; default X-Auth-Request-User, -Email, -Groups. */
   copyHeaders?: string[];
-  /** Raw Caddyfile lines added inside the forward_auth block and inside the site block (before it). */
-  snippets?: { forwardAuth?: string; site?: string };
+  /** Raw Caddyfile lines added inside the forward_auth block, the site block (before it) and reverse_proxy. */
+  snippets?: { forwardAuth?: string; site?: string; reverseProxy?: string };
   /** Port to listen on; default a free one (retried on "address in use"). */
   port?: number;
   /** ava's `t`: registers stop() with t.teardown. */
@@ -94,7 +94,9 @@ export function renderCaddyfile(options: CaddyOptions & { dir: string; port: num
     `\t\tcopy_headers ${copy.join(' ')}`,
     ...(s.forwardAuth ? [s.forwardAuth] : []),
     '\t}',
-    `\treverse_proxy ${hostPort(options.upstream)}`,
+    ...(s.reverseProxy
+      ? [`\treverse_proxy ${hostPort(options.upstream)} {`, s.reverseProxy, '\t}']
+      : [`\treverse_proxy ${hostPort(options.upstream)}`]),
     '}',
     '',
   ].join('\n');
