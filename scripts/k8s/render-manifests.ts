@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { ROOT, runHelm, templateArgs } from './helm.ts';
 
 export const MANIFESTS = join(ROOT, 'manifests');
@@ -41,12 +42,41 @@ function kustomization(variant: Variant): string {
 #     - name: flowergate
 #       options: {disableNameSuffixHash: true}
 #       files: [django-secret-key, django-database-url${variant === 'sidecar' ? ', celery-broker-url' : ''}]
+#
+# flowergate's configuration is config.yaml, made into the ConfigMap below: its name carries a hash
+# of the content, so an edit rolls the Deployment. A Secret's new value does not: after rotating
+# one, run \`kubectl -n ${NAMESPACE} rollout restart deployment/flowergate\` (or use a reloader).
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: ${NAMESPACE}
 resources:
   - flowergate.yaml
+configMapGenerator:
+  - name: flowergate
+    files: [config.yaml]
+    options:
+      labels:
+        app.kubernetes.io/name: flowergate
+        app.kubernetes.io/instance: flowergate
+        app.kubernetes.io/part-of: flowergate
 `;
+}
+
+const CONFIG_SOURCE = '# Source: flowergate/templates/configmap.yaml';
+
+/**
+ * Takes the configuration ConfigMap out of the rendered text, returning its config.yaml: kustomize's
+ * configMapGenerator makes it instead, with a content-hash name (the chart's checksum annotation
+ * would not change when a user edits the file, so it goes too).
+ */
+function splitConfig(rendered: string): { body: string; config: string } {
+  const docs = rendered.split(/^---\n/m);
+  const index = docs.findIndex((doc) => doc.startsWith(CONFIG_SOURCE));
+  if (index < 0) throw new Error('the chart rendered no configuration ConfigMap');
+  const map = parseYaml(docs[index]!) as { data: Record<string, string> };
+  docs.splice(index, 1);
+  const body = docs.join('---\n').replace(/^\s*checksum\/config: .*\n/m, '');
+  return { body, config: map.data['config.yaml']! };
 }
 
 /** Every generated file, keyed by its path relative to manifests/. */
@@ -63,7 +93,11 @@ export async function renderManifests(): Promise<Map<string, string>> {
     });
     const result = await runHelm('helm4', args);
     if (result.code !== 0) throw new Error(`helm template for ${variant} failed:\n${result.stderr}`);
-    const body = result.stdout.replace(HELM_ONLY_LABEL, '');
+    const { body, config } = splitConfig(result.stdout.replace(HELM_ONLY_LABEL, ''));
+    files.set(
+      `${variant}/config.yaml`,
+      `# flowergate's configuration (FLOWERGATE_CONFIG), from ${variant}/values.yaml: edit it here;\n# kustomize makes it a ConfigMap whose hashed name rolls the pods.\n${config}`,
+    );
     files.set(
       `${variant}/flowergate.yaml`,
       `# ${VARIANTS[variant].about}.\n# Generated from helm/flowergate with ${variant}/values.yaml by scripts/k8s/render-manifests.ts: do not edit.\n${body}`,

@@ -28,6 +28,7 @@ const CHART_OWNED: readonly (readonly string[])[] = [
   ['listen'],
   ['adminListen'],
   ['proxy', 'urlPrefix'],
+  ['urlPrefix'],
 ];
 
 // ---- small builders -------------------------------------------------------------------------
@@ -139,6 +140,39 @@ const definitions: Record<string, Schema> = {
     ['name', 'mountPath'],
   ),
   volume: { type: 'object', properties: { name: str({ minLength: 1 }) }, required: ['name'] },
+  // An EnvVarSource: {} (unset) or exactly one of its four kinds.
+  envVarSource: {
+    anyOf: [
+      closed({}),
+      closed(
+        {
+          secretKeyRef: closed({ name: dnsName, key: secretKeyName, optional: bool() }, ['name', 'key']),
+        },
+        ['secretKeyRef'],
+      ),
+      closed(
+        {
+          configMapKeyRef: closed({ name: dnsName, key: secretKeyName, optional: bool() }, ['name', 'key']),
+        },
+        ['configMapKeyRef'],
+      ),
+      closed({ fieldRef: openObject() }, ['fieldRef']),
+      closed({ resourceFieldRef: openObject() }, ['resourceFieldRef']),
+    ],
+  },
+  // One part of the database URL: {} (unset), a literal value, or an EnvVarSource.
+  urlPart: {
+    anyOf: [
+      closed({}),
+      closed({ value: { anyOf: [str({ minLength: 1 }), int({ minimum: 1 })] } }, ['value']),
+      closed({ valueFrom: openObject() }, ['valueFrom']),
+    ],
+  },
+  envFromSource: closed({
+    prefix: str(),
+    configMapRef: closed({ name: dnsName, optional: bool() }, ['name']),
+    secretRef: closed({ name: dnsName, optional: bool() }, ['name']),
+  }),
   networkPolicyPeer: closed({
     podSelector: openObject(),
     namespaceSelector: openObject(),
@@ -175,6 +209,21 @@ const chartProperties: Record<string, Schema> = {
       pattern: '^$|^(sqlite|postgres|postgresql|pgsql|psql|postgis|mysql|mysql2|mariadb)://',
     }),
     celeryBrokerUrl: str(),
+    valueFrom: closed({
+      djangoSecretKey: ref('envVarSource'),
+      djangoSecretKeyFallbacks: ref('envVarSource'),
+      djangoDatabaseUrl: ref('envVarSource'),
+      celeryBrokerUrl: ref('envVarSource'),
+    }),
+    databaseUrlParts: closed({
+      scheme: { enum: ['', 'postgres', 'postgresql', 'mysql', 'mariadb'] },
+      host: ref('urlPart'),
+      port: ref('urlPart'),
+      name: ref('urlPart'),
+      user: ref('urlPart'),
+      password: ref('urlPart'),
+      options: str({ pattern: '^[^?#]*$' }),
+    }),
   }),
   config: {}, // filled from the application's schema below
   flower: closed({
@@ -189,6 +238,12 @@ const chartProperties: Record<string, Schema> = {
     livenessProbe: nullable(ref('probe')),
     readinessProbe: nullable(ref('probe')),
     volumeMounts: arrayOf(ref('volumeMount')),
+  }),
+  listen: closed({
+    ipFamily: describe('IPv4: 0.0.0.0; IPv6 and dual: [::] (IPv4 mapped where the kernel allows)', {
+      enum: ['IPv4', 'IPv6', 'dual'],
+    }),
+    address: str({ pattern: '^$|^[0-9a-fA-F:.]+$' }),
   }),
   service: closed({
     type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] },
@@ -273,6 +328,8 @@ const chartProperties: Record<string, Schema> = {
   preStopDelaySeconds: int({ minimum: 0, maximum: 300 }),
   terminationGracePeriodSeconds: nullable(int({ minimum: 0 })),
   extraEnv: arrayOf(ref('envVar')),
+  envFrom: arrayOf(ref('envFromSource')),
+  extraObjects: arrayOf({ anyOf: [openObject(), str()] }),
   extraVolumes: arrayOf(ref('volume')),
   extraVolumeMounts: arrayOf(ref('volumeMount')),
   podDisruptionBudget: closed({
@@ -350,7 +407,9 @@ function clean(node: unknown): unknown {
 function removePath(schema: Schema, path: readonly string[]): void {
   let node = schema;
   for (const segment of path.slice(0, -1)) {
-    node = (node.properties as Record<string, Schema>)[segment]!;
+    const next = (node.properties as Record<string, Schema> | undefined)?.[segment];
+    if (!next) return; // a key this version of the application does not have
+    node = next;
   }
   const last = path[path.length - 1]!;
   delete (node.properties as Record<string, Schema>)[last];
@@ -367,7 +426,7 @@ export function configValuesSchema(): Schema {
   for (const path of CHART_OWNED) removePath(generated, path);
   return {
     description:
-      "flowergate's configuration file (generated from src/config/schema.ts; the chart sets the secrets, upstream, listen, adminListen and proxy.urlPrefix)",
+      "flowergate's configuration file (generated from src/config/schema.ts; the chart sets the secrets, upstream, listen, adminListen and the URL prefix)",
     ...generated,
   };
 }

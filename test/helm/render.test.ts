@@ -37,7 +37,8 @@ test('sidecar: Flower binds 127.0.0.1 on its own port, exposes no port, and runs
     gate.env.map((e: { name: string; value?: string }) => [e.name, e.value]),
   );
   t.is(gateEnv['FLOWERGATE_UPSTREAM'], 'http://127.0.0.1:5555');
-  t.is(gateEnv['FLOWERGATE_PROXY_URL_PREFIX'], '/flower');
+  t.is(gateEnv['FLOWERGATE_URL_PREFIX'], '/flower');
+  t.false('FLOWERGATE_PROXY_URL_PREFIX' in gateEnv, 'the alias is not set too');
 });
 
 test('sidecar: the Service exposes only flowergate, never Flower or the admin port', async (t) => {

@@ -177,3 +177,61 @@ nginx.ingress.kubernetes.io/auth-signin: {{ . | quote }}
 nginx.ingress.kubernetes.io/auth-signin-redirect-param: next
 {{- end }}
 {{- end }}
+
+{{/*
+The address both listeners bind: 0.0.0.0 (IPv4), or [::] for IPv6 and dual stack (Node accepts IPv4
+on [::] as mapped addresses where the kernel allows, which is Linux's default).
+*/}}
+{{- define "flowergate.listenHost" -}}
+{{- if .Values.listen.address }}
+{{- ternary (printf "[%s]" .Values.listen.address) .Values.listen.address (contains ":" .Values.listen.address) }}
+{{- else if eq .Values.listen.ipFamily "IPv4" }}0.0.0.0
+{{- else }}[::]
+{{- end }}
+{{- end }}
+
+{{/*
+FLOWERGATE_ALLOWED_HOSTS when config.allowedHosts is not set: the public host names the chart
+routes (Ingress host, HTTPRoute host names), so any other Host is refused before any lookup.
+Empty when the chart routes no named host.
+*/}}
+{{- define "flowergate.allowedHosts" -}}
+{{- if not (hasKey .Values.config "allowedHosts") }}
+{{- $hosts := list }}
+{{- if and .Values.ingress.enabled .Values.ingress.host }}
+{{- $hosts = append $hosts (ternary (trimPrefix "*" .Values.ingress.host) .Values.ingress.host (hasPrefix "*." .Values.ingress.host)) }}
+{{- end }}
+{{- if .Values.httpRoute.enabled }}
+{{- range .Values.httpRoute.hostnames }}
+{{- $hosts = append $hosts (ternary (trimPrefix "*" .) . (hasPrefix "*." .)) }}
+{{- end }}
+{{- end }}
+{{- $hosts | uniq | join "," }}
+{{- end }}
+{{- end }}
+
+{{/* Cluster-scoped objects are shared by every namespace: <namespace>-<fullname>-<suffix>, within 63 characters. */}}
+{{- define "flowergate.clusterScopedName" -}}
+{{- $root := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- $base := printf "%s-%s" $root.Release.Namespace (include "flowergate.fullname" $root) }}
+{{- if gt (add (len $base) (len $suffix) 1) 63 }}
+{{- $base = printf "%s-%s" ($base | trunc (int (sub 53 (len $suffix))) | trimSuffix "-") ($base | sha256sum | trunc 8) }}
+{{- end }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
+{{/*
+The name of an object put in another namespace (the dashboard in Grafana's, a SecurityPolicy next to
+its routes): qualified by the release namespace there, since releases from several namespaces meet.
+*/}}
+{{- define "flowergate.nameIn" -}}
+{{- $root := index . 0 }}
+{{- $namespace := index . 1 }}
+{{- $suffix := index . 2 }}
+{{- if eq $namespace $root.Release.Namespace }}
+{{- if $suffix }}{{ include "flowergate.suffixed" (list $root $suffix) }}{{ else }}{{ include "flowergate.fullname" $root }}{{ end }}
+{{- else }}
+{{- include "flowergate.clusterScopedName" (list $root (default "" $suffix)) | trimSuffix "-" }}
+{{- end }}
+{{- end }}
