@@ -5,12 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { runCheck } from '../../src/check/check-command.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { openDatabase } from '../../src/django/database/open-database.ts';
+import { batchLookups, MAX_BATCH } from '../../src/django/database/batch.ts';
+import { openDatabase, openDriver } from '../../src/django/database/open-database.ts';
 import { parseInstant } from '../../src/django/instant.ts';
 import { createSessionResolver } from '../../src/django/resolve-session.ts';
+import type { SessionVerdict } from '../../src/django/verdict.ts';
 
 interface DjangoAnswer {
   authenticated: boolean;
@@ -65,6 +67,30 @@ const quiet = () => new PassThrough();
 // Scenarios share each database server; one at a time keeps connection counts and timings sane.
 const serial = test.serial;
 
+/** Our verdict for one case against Django's recorded answer. */
+async function agree(
+  t: ExecutionContext,
+  scenario: Scenario,
+  c: Case,
+  verdict: SessionVerdict,
+): Promise<void> {
+  const ours = verdict.kind === 'user' ? verdict.identity : null;
+  const expected = c.django;
+  const label = `${c.name} (${verdict.kind === 'anonymous' ? verdict.reason : 'user'})`;
+  t.is(ours !== null, expected.authenticated, `${label}: authenticated`);
+  if (ours && expected.authenticated) {
+    t.is(ours.userId as string | null, expected.userId, `${label}: userId`);
+    t.is(ours.username, expected.username, `${label}: username`);
+    t.is(ours.isSuperuser, expected.isSuperuser, `${label}: isSuperuser`);
+    t.is(ours.isStaff, expected.isStaff, `${label}: isStaff`);
+    t.is(ours.isActive, expected.isActive, `${label}: isActive`);
+    t.deepEqual([...(await ours.groups())].sort(), [...expected.groups].sort(), `${label}: groups`);
+    for (const perm of scenario.perms) {
+      t.is(await ours.hasPerm(perm), expected.perms[perm] === true, `${label}: has_perm(${perm})`);
+    }
+  }
+}
+
 for (const fixture of fixtures) {
   for (const scenario of fixture.scenarios) {
     const title = `Django ${fixture.django} on ${fixture.database}, ${scenario.name}`;
@@ -78,26 +104,66 @@ for (const fixture of fixtures) {
       for (const c of scenario.cases) {
         const at = parseInstant(c.at);
         t.not(at, null, `${c.name}: bad instant ${c.at}`);
-        const verdict = await resolver.resolve(resolver.sessionCookie(c.cookieHeader), at!);
-        const ours = verdict.kind === 'user' ? verdict.identity : null;
-        const expected = c.django;
-        const label = `${c.name} (${verdict.kind === 'anonymous' ? verdict.reason : 'user'})`;
-        t.is(ours !== null, expected.authenticated, `${label}: authenticated`);
-        if (ours && expected.authenticated) {
-          t.is(ours.userId as string | null, expected.userId, `${label}: userId`);
-          t.is(ours.username, expected.username, `${label}: username`);
-          t.is(ours.isSuperuser, expected.isSuperuser, `${label}: isSuperuser`);
-          t.is(ours.isStaff, expected.isStaff, `${label}: isStaff`);
-          t.is(ours.isActive, expected.isActive, `${label}: isActive`);
-          t.deepEqual([...(await ours.groups())].sort(), [...expected.groups].sort(), `${label}: groups`);
-          for (const perm of scenario.perms) {
-            t.is(await ours.hasPerm(perm), expected.perms[perm] === true, `${label}: has_perm(${perm})`);
-          }
-        }
+        await agree(t, scenario, c, await resolver.resolve(resolver.sessionCookie(c.cookieHeader), at!));
         compared++;
       }
       t.is(compared, scenario.cases.length);
     });
+
+    if (scenario.env['FLOWERGATE_DJANGO_SESSION_ENGINE']?.endsWith('db')) {
+      serial(
+        `${title}: all ${scenario.cases.length} cases at once share batched queries and still agree with Django`,
+        async (t) => {
+          const config = loadConfig({ env: { ...scenario.env, FLOWERGATE_STORE_TIMEOUT: '10' } });
+          const driver = await openDriver(config);
+          t.teardown(() => driver.close());
+          const counted = { sessions: 0, users: 0, sessionBatches: 0, userBatches: 0 };
+          const tally =
+            <A extends unknown[], R>(name: keyof typeof counted, fn: (...args: A) => R) =>
+            (...args: A): R => {
+              counted[name]++;
+              return fn(...args);
+            };
+          const resolver = createSessionResolver(
+            config.django,
+            batchLookups({
+              ...driver,
+              findSession: tally('sessions', driver.findSession),
+              findUser: tally('users', driver.findUser),
+              findSessions: tally('sessionBatches', driver.findSessions),
+              findUsers: tally('userBatches', driver.findUsers),
+            }),
+          );
+          // Every case's own instant, all in one turn: the batches span instants days apart, so rows that
+          // expire inside a batch's span are asked again alone at their case's instant.
+          const verdicts = await Promise.all(
+            scenario.cases.map((c) =>
+              resolver.resolve(resolver.sessionCookie(c.cookieHeader), parseInstant(c.at)!),
+            ),
+          );
+          for (const [i, c] of scenario.cases.entries()) await agree(t, scenario, c, verdicts[i]!);
+          t.log(`all at once: ${JSON.stringify(counted)}`);
+          t.true(counted.sessionBatches >= 1, 'session lookups went out batched');
+
+          // The cases of one instant at once: at most one session query per 64 of them, none alone.
+          const byInstant = Map.groupBy(scenario.cases, (c) => c.at);
+          for (const name of Object.keys(counted) as (keyof typeof counted)[]) counted[name] = 0;
+          let bound = 0;
+          for (const [at, cases] of byInstant) {
+            const answers = await Promise.all(
+              cases.map((c) => resolver.resolve(resolver.sessionCookie(c.cookieHeader), parseInstant(at)!)),
+            );
+            for (const [i, c] of cases.entries()) await agree(t, scenario, c, answers[i]!);
+            bound += Math.ceil(cases.length / MAX_BATCH);
+          }
+          t.log(`by instant (${byInstant.size} instants): ${JSON.stringify(counted)}`);
+          t.true(
+            counted.sessions + counted.sessionBatches <= bound,
+            `${counted.sessions + counted.sessionBatches} session queries for ${byInstant.size} instants`,
+          );
+        },
+      );
+    }
 
     serial(`${title}: flowergate check gives Django's verdict for every cookie`, async (t) => {
       const byInstant = new Map<string, Case[]>();

@@ -2,7 +2,16 @@ import mysql from 'mysql2/promise';
 import type { DatabaseTarget } from '../../config/database-url.ts';
 import type { DjangoConfig } from '../../config/schema.ts';
 import { FlowergateError } from '../../errors.ts';
-import { buildQueries, permissionParams } from './sql.ts';
+import type { BatchLookups } from './batch.ts';
+import {
+  buildBatchQueries,
+  buildQueries,
+  matchRows,
+  permissionParams,
+  sessionBatchParams,
+  toSessionSpan,
+  userBatchParams,
+} from './sql.ts';
 import { toUser } from './sqlite.ts';
 import type { DjangoDatabase, UserKey } from './store.ts';
 
@@ -14,9 +23,10 @@ export interface MysqlOptions {
 }
 
 /** MySQL/MariaDB through a `mysql2` pool with server-side prepared statements. */
-export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase {
+export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase & BatchLookups {
   const { target } = options;
   const queries = buildQueries('mysql', options.config);
+  const batch = buildBatchQueries('mysql', options.config);
   const pool = mysql.createPool({
     host: target.host,
     port: target.port,
@@ -35,7 +45,8 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase {
     ssl: target.options['ssl'] === 'true' ? {} : undefined,
   });
 
-  const query = async <T>(name: keyof typeof queries, values: unknown[]): Promise<T[]> => {
+  // Server-side prepared per text; a batch's text is per size (at most MAX_BATCH of them).
+  const run = async <T>(text: string, values: unknown[]): Promise<T[]> => {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
@@ -47,7 +58,7 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase {
           options.timeoutMs,
         );
       });
-      const [rows] = await Promise.race([pool.execute(queries[name], values as string[]), timeout]);
+      const [rows] = await Promise.race([pool.execute(text, values as string[]), timeout]);
       return rows as T[];
     } catch (error) {
       if (error instanceof FlowergateError) throw error;
@@ -61,8 +72,25 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase {
     }
   };
 
+  const query = <T>(name: keyof typeof queries, values: unknown[]) => run<T>(queries[name], values);
+
   return {
     kind: 'mysql',
+    async findSessions(keys, from, to) {
+      const rows = await run<Record<string, unknown>>(
+        batch.sessions(keys.length),
+        sessionBatchParams('mysql', keys, from, to),
+      );
+      return matchRows(rows, keys.length, toSessionSpan);
+    },
+    async findUsers(keys) {
+      const values = keys.map((key) => String(key.value));
+      const rows = await run<Record<string, unknown>>(
+        batch.users(keys.length),
+        userBatchParams('mysql', values),
+      );
+      return matchRows(rows, keys.length, toUser);
+    },
     async findSession(sessionKey, now) {
       const [row] = await query<{ session_data: string; live: number | string }>('session', [
         now,

@@ -2,7 +2,16 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../../config/database-url.ts';
 import type { DjangoConfig } from '../../config/schema.ts';
 import { FlowergateError } from '../../errors.ts';
-import { buildQueries, permissionParams } from './sql.ts';
+import type { BatchLookups } from './batch.ts';
+import {
+  buildBatchQueries,
+  buildQueries,
+  matchRows,
+  permissionParams,
+  sessionBatchParams,
+  toSessionSpan,
+  userBatchParams,
+} from './sql.ts';
 import { toUser } from './sqlite.ts';
 import type { DjangoDatabase, UserKey } from './store.ts';
 
@@ -14,9 +23,10 @@ export interface PostgresOptions {
 }
 
 /** PostgreSQL through a `pg` pool; queries are named so each connection prepares them once. */
-export function createPostgresDatabase(options: PostgresOptions): DjangoDatabase {
+export function createPostgresDatabase(options: PostgresOptions): DjangoDatabase & BatchLookups {
   const { target } = options;
   const queries = buildQueries('postgres', options.config);
+  const batch = buildBatchQueries('postgres', options.config);
   const sslmode = target.options['sslmode'];
   const pool = new pg.Pool({
     host: target.host,
@@ -38,12 +48,14 @@ export function createPostgresDatabase(options: PostgresOptions): DjangoDatabase
   // An idle client's error must not crash the process; the next query reports it.
   pool.on('error', () => {});
 
-  const query = async <T extends pg.QueryResultRow>(
-    name: keyof typeof queries,
+  // Named statements: each connection prepares a text once (a batch's text is per size, at most MAX_BATCH).
+  const run = async <T extends pg.QueryResultRow>(
+    name: string,
+    text: string,
     values: unknown[],
   ): Promise<T[]> => {
     try {
-      const result = await pool.query<T>({ name: `flowergate_${name}`, text: queries[name], values });
+      const result = await pool.query<T>({ name: `flowergate_${name}`, text, values });
       return result.rows;
     } catch (error) {
       throw new FlowergateError(
@@ -54,10 +66,31 @@ export function createPostgresDatabase(options: PostgresOptions): DjangoDatabase
     }
   };
 
+  const query = <T extends pg.QueryResultRow>(name: keyof typeof queries, values: unknown[]) =>
+    run<T>(name, queries[name], values);
+  const instant = (now: string) => (options.config.useTz ? `${now}+00:00` : now);
+
   return {
     kind: 'postgres',
+    async findSessions(keys, from, to) {
+      const rows = await run(
+        `sessions_${keys.length}`,
+        batch.sessions(keys.length),
+        sessionBatchParams('postgres', keys, instant(from), instant(to)),
+      );
+      return matchRows(rows, keys.length, toSessionSpan);
+    },
+    async findUsers(keys) {
+      const values = keys.map((key) => String(key.value));
+      const rows = await run(
+        `users_${keys.length}`,
+        batch.users(keys.length),
+        userBatchParams('postgres', values),
+      );
+      return matchRows(rows, keys.length, toUser);
+    },
     async findSession(sessionKey, now) {
-      const at = options.config.useTz ? `${now}+00:00` : now;
+      const at = instant(now);
       const [row] = await query<{ session_data: string; live: boolean }>('session', [sessionKey, at]);
       return row ? { data: row.session_data, live: row.live === true } : null;
     },

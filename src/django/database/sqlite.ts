@@ -2,7 +2,17 @@ import { statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { DjangoConfig } from '../../config/schema.ts';
 import { FlowergateError } from '../../errors.ts';
-import { buildQueries, permissionParams, toBoolean } from './sql.ts';
+import type { BatchLookups } from './batch.ts';
+import {
+  buildBatchQueries,
+  buildQueries,
+  matchRows,
+  permissionParams,
+  sessionBatchParams,
+  toBoolean,
+  toSessionSpan,
+  userBatchParams,
+} from './sql.ts';
 import type { DjangoDatabase, SessionRow, UserKey, UserRecord } from './store.ts';
 
 export interface SqliteOptions {
@@ -36,8 +46,11 @@ function isBusy(error: unknown): boolean {
  * inside one. The lock is held for microseconds, and a Django write still gets in: its pending lock
  * stops new readers, and we retry as for any busy database.
  */
-export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
+export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase & BatchLookups {
   const queries = buildQueries('sqlite', options.config);
+  const batch = buildBatchQueries('sqlite', options.config);
+  // Batched statements by text, prepared on first use (one per batch size, at most MAX_BATCH each).
+  const batchStatements = new Map<string, StatementSync>();
   let db: DatabaseSync | undefined;
   let statements:
     | (Record<keyof typeof queries, StatementSync> & { begin: StatementSync; commit: StatementSync })
@@ -53,6 +66,7 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
     }
     db = undefined;
     statements = undefined;
+    batchStatements.clear();
     inTransaction = false;
   };
   const open = (fileInode: number | bigint) => {
@@ -103,6 +117,15 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
     setImmediate(endTransaction);
     return ready;
   };
+  const batchStatement = (text: string): StatementSync => {
+    prepared(); // opens the database and this turn's read transaction
+    let statement = batchStatements.get(text);
+    if (!statement) {
+      statement = db!.prepare(text);
+      batchStatements.set(text, statement);
+    }
+    return statement;
+  };
   // Django writes (a login, a session save) lock a rollback-journal database for a moment; a reader that
   // gives up at once would answer 503 for every other user meanwhile. Retry off the event loop instead.
   const timeoutMs = options.timeoutMs ?? 2000;
@@ -125,6 +148,22 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase {
 
   return {
     kind: 'sqlite',
+    findSessions: (keys, from, to) =>
+      run(() => {
+        const rows = batchStatement(batch.sessions(keys.length)).all(
+          ...sessionBatchParams('sqlite', keys, from, to),
+        ) as Record<string, unknown>[];
+        return matchRows(rows, keys.length, toSessionSpan);
+      }),
+    findUsers: (keys) =>
+      run(() => {
+        const values = userBatchParams(
+          'sqlite',
+          keys.map((key) => key.value),
+        );
+        const rows = batchStatement(batch.users(keys.length)).all(...values) as Record<string, unknown>[];
+        return matchRows(rows, keys.length, toUser);
+      }),
     findSession: (sessionKey, now) =>
       run((): SessionRow | null => {
         const row = prepared().session.get(now, sessionKey) as

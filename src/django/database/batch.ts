@@ -1,0 +1,134 @@
+import type { DjangoDatabase, SessionRow, UserKey, UserRecord } from './store.ts';
+
+/** A session row read for a batch of lookups made at different instants (the earliest and the latest). */
+export interface SessionSpan {
+  readonly data: string;
+  /** `expire_date > from` and `expire_date > to`, compared by the database as for a single lookup. */
+  readonly liveFrom: boolean;
+  readonly liveTo: boolean;
+}
+
+/** What a driver adds so lookups can share one query: the answer for each key, in order. */
+export interface BatchLookups {
+  findSessions(keys: readonly string[], from: string, to: string): Promise<(SessionSpan | null)[]>;
+  findUsers(keys: readonly UserKey[]): Promise<(UserRecord | null)[]>;
+}
+
+/** At most this many distinct keys in one query: bounds the statement, its parameters and its rows. */
+export const MAX_BATCH = 64;
+
+/**
+ * Session and user lookups made in one turn of the event loop go to the database as one query each
+ * (`WHERE session_key IN (…)`, then one for the users): a burst of cold misses, honest or made-up keys,
+ * costs the database a query per turn instead of one per request. A lone lookup keeps the one-row query.
+ *
+ * Django's answer is unchanged: each row is compared with each lookup's own instant (a row that expires
+ * between the batch's earliest and latest instant is looked up again alone), each key gets only the
+ * row the database itself matches it with, and the caller checks each user's hash. A failed query
+ * fails every lookup in it; a bad row is only its own lookup's answer.
+ */
+export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch = MAX_BATCH): DjangoDatabase {
+  type Waiter<T> = { resolve(value: T): void; reject(error: unknown): void };
+  type SessionWaiter = Waiter<SessionRow | null> & { now: string };
+
+  const sessions = createQueue<SessionWaiter>(maxBatch, (pending) => {
+    const keys = [...pending.keys()];
+    const waiters = [...pending.values()];
+    if (keys.length === 1 && waiters[0]!.length === 1) {
+      const [waiter] = waiters[0]!;
+      database.findSession(keys[0]!, waiter!.now).then(waiter!.resolve, waiter!.reject);
+      return;
+    }
+    let from: string | undefined;
+    let to: string | undefined;
+    // The instants share one fixed format, so text order is time order (as the database compares them).
+    for (const list of waiters) {
+      for (const { now } of list) {
+        if (from === undefined || now < from) from = now;
+        if (to === undefined || now > to) to = now;
+      }
+    }
+    database.findSessions(keys, from!, to!).then(
+      (rows) => {
+        rows.forEach((row, i) => {
+          for (const waiter of waiters[i]!) {
+            if (!row) {
+              waiter.resolve(null);
+              continue;
+            }
+            let live: boolean | undefined;
+            if (row.liveTo || waiter.now === to) live = row.liveTo;
+            else if (!row.liveFrom || waiter.now === from) live = row.liveFrom;
+            if (live !== undefined) waiter.resolve({ data: row.data, live });
+            // Expires strictly inside the batch's span: this lookup's own instant decides.
+            else database.findSession(keys[i]!, waiter.now).then(waiter.resolve, waiter.reject);
+          }
+        });
+      },
+      (error: unknown) => {
+        for (const list of waiters) for (const waiter of list) waiter.reject(error);
+      },
+    );
+  });
+
+  const users = createQueue<Waiter<UserRecord | null> & { key: UserKey }>(maxBatch, (pending) => {
+    const waiters = [...pending.values()];
+    const keys = waiters.map((list) => list[0]!.key);
+    const settle = (answers: Promise<(UserRecord | null)[]>) =>
+      answers.then(
+        (rows) => {
+          rows.forEach((row, i) => {
+            for (const waiter of waiters[i]!) waiter.resolve(row);
+          });
+        },
+        (error: unknown) => {
+          for (const list of waiters) for (const waiter of list) waiter.reject(error);
+        },
+      );
+    settle(keys.length === 1 ? database.findUser(keys[0]!).then((row) => [row]) : database.findUsers(keys));
+  });
+
+  return {
+    kind: database.kind,
+    findSession: (sessionKey, now) =>
+      new Promise((resolve, reject) => sessions(sessionKey, { now, resolve, reject })),
+    findUser: (key) =>
+      new Promise((resolve, reject) => users(`${key.kind}:${key.value}`, { key, resolve, reject })),
+    groupNames: database.groupNames.bind(database),
+    hasPermission: database.hasPermission.bind(database),
+    ping: database.ping.bind(database),
+    close: database.close.bind(database),
+  };
+}
+
+/**
+ * Collects items by key until the end of this turn of the event loop (`setImmediate` runs after the
+ * turn's I/O callbacks and their promise jobs), or until `max` distinct keys, then hands them to `flush`.
+ */
+function createQueue<T>(
+  max: number,
+  flush: (pending: Map<string, T[]>) => void,
+): (key: string, item: T) => void {
+  let pending = new Map<string, T[]>();
+  let scheduled = false;
+  const run = () => {
+    scheduled = false;
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    flush(batch);
+  };
+  return (key, item) => {
+    let list = pending.get(key);
+    if (!list) {
+      if (pending.size >= max) run();
+      list = [];
+      pending.set(key, list);
+    }
+    list.push(item);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(run);
+    }
+  };
+}
