@@ -109,7 +109,7 @@ export function routeInFlower(prefix: string, requests: readonly OracleRequest[]
       {
         env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', FLOWER_SOURCE },
         maxBuffer: 64 * 1024 * 1024,
-        timeout: 60_000,
+        timeout: 120_000,
       },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`tornado_routes.py: ${error.message}\n${stderr}`));
