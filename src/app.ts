@@ -13,11 +13,12 @@ import { nowMicros } from './django/instant.ts';
 import { createSessionResolver } from './django/resolve-session.ts';
 import type { SessionVerdict } from './django/verdict.ts';
 import { createAuditLog } from './log/audit.ts';
+import { createFailureLog, type FailureLog, failureKind } from './log/failure-log.ts';
 import type { Logger } from './log/logger.ts';
 import { logRequestError } from './log/request-error.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { type NetworkSet, parseNetworks } from './policy/networks.ts';
 import { createHostCheck } from './policy/allowed-hosts.ts';
+import { type NetworkSet, parseNetworks } from './policy/networks.ts';
 import { createPolicy } from './policy/policy.ts';
 import { type AnswerOptions, createIdentityHeaders } from './server/answer.ts';
 import { createAuthEndpoints, failClosed } from './server/auth-endpoints.ts';
@@ -55,6 +56,8 @@ export interface SidecarDeps {
   readonly answers: AnswerOptions;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Per-request failures (upstream down…) go here, so an outage is summarised rather than logged per request. */
+  readonly failures: FailureLog;
   readonly observe: DecisionObserver;
   readonly trustedProxies: NetworkSet | null;
 }
@@ -126,6 +129,9 @@ export function createApp(deps: AppDeps): App {
     redirectCheck: createRedirectCheck([...config.allowedRedirectHosts, ...loginHost], hostCheck),
   };
 
+  // One budget per kind of repeated line: an outage answers every request 503 and counts it, but the
+  // log gets the first failure of each kind per interval and a line counting the rest.
+  const failures = createFailureLog({ logger });
   const audit = createAuditLog({
     logger,
     allowSampleRate: config.log.allowSampleRate,
@@ -148,15 +154,29 @@ export function createApp(deps: AppDeps): App {
       durationMs: seconds * 1000,
     });
     if (result.error)
-      logger.error({ err: result.error, requestId: request.requestId }, 'decision failed; answered 503');
+      failures.record(
+        failureKind(result.error, 'decision_error'),
+        'error',
+        { err: result.error, requestId: request.requestId },
+        'decision failed; answered 503',
+      );
   };
 
   const sidecar =
     config.upstream && deps.createSidecar
-      ? deps.createSidecar({ config, pipeline, answers, metrics, logger, observe, trustedProxies: trusted })
+      ? deps.createSidecar({
+          config,
+          pipeline,
+          answers,
+          metrics,
+          logger,
+          failures,
+          observe,
+          trustedProxies: trusted,
+        })
       : null;
   const main = createMainApp({ pipeline, answers, trustedProxies: trusted, urlPrefix });
-  const onError = (error: unknown) => logRequestError(logger, error);
+  const onError = (error: unknown) => logRequestError(logger, failures, error);
   main.on('error', onError);
   const auth = createAuthEndpoints({
     pipeline,
@@ -193,6 +213,9 @@ export function createApp(deps: AppDeps): App {
     sidecar,
     async close() {
       readiness.stop();
+      // Counts of left-out lines still pending are written, not lost with the process.
+      failures.flush();
+      audit.flush();
       await Promise.all([database.close(), kube?.close()]);
     },
   };

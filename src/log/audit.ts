@@ -1,6 +1,8 @@
 import type { CacheLabel, DecisionKind, Dialect } from '../decision/labels.ts';
 import type { Reason } from '../reasons.ts';
+import { FAILURE_LOG_INTERVAL_MS } from './failure-log.ts';
 import type { Logger } from './logger.ts';
+import { createLogThrottle, type ThrottleTimers } from './throttle.ts';
 
 export interface AuditEntry {
   readonly requestId: string;
@@ -22,27 +24,32 @@ export interface AuditEntry {
 
 export interface AuditLog {
   record(entry: AuditEntry): void;
+  /** Writes the counts of left-out lines not reported yet (at shutdown). */
+  flush(): void;
 }
 
 export interface AuditLogOptions {
   readonly logger: Logger;
   /**
    * Share of *repeated* allows written, 0 to 1: a safe method (GET, HEAD, OPTIONS, TRACE) let in on a
-   * cached verdict, or a public path. Forbidden users, errors, fresh verdicts and unsafe methods are always
-   * written; unauthenticated decisions up to `unauthenticatedPerSecond`.
+   * cached verdict, or a public path. Forbidden users, fresh verdicts and unsafe methods are always
+   * written; unauthenticated decisions up to `unauthenticatedPerSecond`, errors once per reason and interval.
    */
   readonly allowSampleRate: number;
   /**
    * `unauthenticated` lines written per second at most (0: no limit). Anyone can send those, as fast as
    * they like; past the budget a flood is one line a second saying how many were left out, so it
-   * cannot bury the log or make each refusal cost a write. Forbidden users, errors and allows are
-   * never left out.
+   * cannot bury the log or make each refusal cost a write. Forbidden users and allows are never left
+   * out; `error` decisions (an outage: every request is one) are written once per reason and interval.
    */
   readonly unauthenticatedPerSecond: number;
   /** Returns a number in [0, 1); injectable for tests. */
   readonly random?: () => number;
-  /** Milliseconds, for the per-second budget; injectable for tests. */
+  /** Milliseconds, for the budgets; injectable for tests. */
   readonly now?: () => number;
+  readonly timers?: ThrottleTimers;
+  /** Default FAILURE_LOG_INTERVAL_MS: `error` decisions of one reason are written once per interval. */
+  readonly errorIntervalMs?: number;
 }
 
 // Every field is client-influenced, so each has a ceiling; a line stays small whatever is sent.
@@ -59,7 +66,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /**
  * An allow that repeats what the log already holds: the same session's verdict, reused from the
  * decision cache, for a read (or a public path). Every other decision is written: each denial (past
- * the per-second budget, unauthenticated ones are counted instead), each fresh verdict (so every
+ * the per-second budget, unauthenticated ones are counted instead; past the first of an interval,
+ * error decisions of the same reason are), each fresh verdict (so every
  * session that gets in appears at least once per cache lifetime) and every request that changes
  * something (revoke, shutdown).
  */
@@ -73,18 +81,39 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const logger = options.logger.child({ component: 'audit' });
   const random = options.random ?? Math.random;
   const rate = Math.min(1, Math.max(0, options.allowSampleRate));
-  const overBudget = createBudget(options.unauthenticatedPerSecond, options.now ?? Date.now, (left, since) =>
-    logger.warn(
-      { leftOut: left, since: new Date(since).toISOString(), limit: options.unauthenticatedPerSecond },
-      `${left} unauthenticated decisions were not logged (over log.unauthenticatedPerSecond); ` +
-        'flowergate_auth_decisions_total counts every one',
-    ),
-  );
+  const clock = {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.timers ? { timers: options.timers } : {}),
+  };
+  const unauthenticated = createLogThrottle<'unauthenticated'>({
+    limit: options.unauthenticatedPerSecond,
+    windowMs: 1000,
+    ...clock,
+    report: (_, left, since) =>
+      logger.warn(
+        { leftOut: left, since: new Date(since).toISOString(), limit: options.unauthenticatedPerSecond },
+        `${left} unauthenticated decisions were not logged (over log.unauthenticatedPerSecond); ` +
+          'flowergate_auth_decisions_total counts every one',
+      ),
+  });
+  const errorIntervalMs = options.errorIntervalMs ?? FAILURE_LOG_INTERVAL_MS;
+  const errors = createLogThrottle<Reason>({
+    limit: 1,
+    windowMs: errorIntervalMs,
+    ...clock,
+    report: (reason, left, since) =>
+      logger.warn(
+        { leftOut: left, since: new Date(since).toISOString(), reason, intervalMs: errorIntervalMs },
+        `${left} more error decisions (${reason}) were not logged; ` +
+          'flowergate_auth_decisions_total counts every one',
+      ),
+  });
   return {
     record(entry) {
       const sampled = rate < 1 && isRepeatedAllow(entry);
       if (sampled && (rate === 0 || random() >= rate)) return;
-      if (entry.decision === 'unauthenticated' && overBudget()) return;
+      if (entry.decision === 'unauthenticated' && !unauthenticated.admit('unauthenticated')) return;
+      if (entry.decision === 'error' && !errors.admit(entry.reason)) return;
       const line = {
         requestId: clip(entry.requestId, MAX_REQUEST_ID),
         dialect: entry.dialect,
@@ -102,45 +131,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       if (entry.decision === 'error') logger.warn(line, 'decision');
       else logger.info(line, 'decision');
     },
-  };
-}
-
-/**
- * True when this event is past `perSecond` in its one-second window. What a window left out is
- * reported once, when the next window's first event arrives or a second after the window's first
- * left-out event (an unref'd timer), whichever is first.
- */
-function createBudget(
-  perSecond: number,
-  now: () => number,
-  report: (leftOut: number, since: number) => void,
-): () => boolean {
-  if (perSecond <= 0) return () => false;
-  let windowStart = Number.NEGATIVE_INFINITY;
-  let used = 0;
-  let leftOut = 0;
-  let leftOutSince = 0;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const flush = () => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    if (leftOut) report(leftOut, leftOutSince);
-    leftOut = 0;
-  };
-  return () => {
-    const at = now();
-    if (at - windowStart >= 1000) {
-      flush();
-      windowStart = at;
-      used = 0;
-    }
-    if (++used <= perSecond) return false;
-    if (leftOut++ === 0) {
-      leftOutSince = at;
-      timer = setTimeout(flush, 1000);
-      timer.unref();
-    }
-    return true;
+    flush() {
+      unauthenticated.flush();
+      errors.flush();
+    },
   };
 }
 

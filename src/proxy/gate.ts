@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { DecisionObserver, Pipeline } from '../decision/pipeline.ts';
 import type { OriginalRequest } from '../decision/request.ts';
-import type { Logger } from '../log/logger.ts';
+import { type FailureLog, failureKind } from '../log/failure-log.ts';
 import type { NetworkSet } from '../policy/networks.ts';
 import { type Answer, type AnswerOptions, denialAnswer, identityFailed } from '../server/answer.ts';
 import { type Forwarded, proxyRequest } from './original-request.ts';
@@ -13,7 +13,7 @@ export interface GateDeps {
   readonly observe: DecisionObserver;
   readonly trustedProxies: NetworkSet | null;
   readonly requestHygiene: RequestHygieneFn;
-  readonly logger: Logger;
+  readonly failures: FailureLog;
 }
 
 /** Either flowergate answers the request itself, or it goes upstream with these headers. */
@@ -57,7 +57,9 @@ export function createGate(
       identity = await deps.answers.identityHeaders(result);
     } catch (error) {
       // The groups query failed: without the identity the upstream must not be reached (fail closed).
-      deps.logger.error(
+      deps.failures.record(
+        failureKind(error, 'identity_lookup'),
+        'error',
         { err: error, requestId: original.requestId },
         'identity lookup failed; answered 503',
       );

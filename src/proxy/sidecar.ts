@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Sidecar, SidecarDeps } from '../app.ts';
 import { effectiveUrlPrefix } from '../config/schema.ts';
+import { failureKind } from '../log/failure-log.ts';
 import { write } from '../server/auth-endpoints.ts';
 import { createGate } from './gate.ts';
 import { createInFlight } from './in-flight.ts';
@@ -78,13 +79,13 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
     observe: deps.observe,
     trustedProxies: deps.trustedProxies,
     requestHygiene,
-    logger,
+    failures: deps.failures,
   });
   const exchangeDeps = {
     timeouts,
     responseHygiene,
     metrics: deps.metrics,
-    logger,
+    failures: deps.failures,
     draining: () => inFlight.draining,
   };
 
@@ -100,16 +101,29 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
     else proxyRes.destroy();
   });
   // Every call passes its own error callback; this only keeps http-proxy from throwing on a stray one.
-  proxy.on('error', (error: Error) => logger.warn({ err: error }, 'proxy error outside an exchange'));
+  proxy.on('error', (error: Error) =>
+    deps.failures.record(
+      failureKind(error, 'proxy_error'),
+      'warn',
+      { err: error },
+      'proxy error outside an exchange',
+    ),
+  );
 
   const upgrades = createUpgradeHandler({
     gate,
     proxyWs: (req, socket, head, onError) => proxy.ws(req, socket, head, {}, onError),
     inFlight,
     metrics: deps.metrics,
-    logger,
+    failures: deps.failures,
     timeouts,
-    logError: (error) => logger.error({ err: error }, 'WebSocket handshake failed'),
+    logError: (error) =>
+      deps.failures.record(
+        failureKind(error, 'websocket_error'),
+        'error',
+        { err: error },
+        'WebSocket handshake failed',
+      ),
   });
   proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) =>
     upgrades.onProxyReqWs(proxyReq, req),

@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { OriginalRequest } from '../decision/request.ts';
-import type { Logger } from '../log/logger.ts';
+import type { FailureLog } from '../log/failure-log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Forwarded } from './original-request.ts';
 import type { ResponseHygieneFn } from './response-headers.ts';
@@ -19,7 +19,7 @@ export interface ExchangeDeps {
   readonly timeouts: ExchangeTimeouts;
   readonly responseHygiene: ResponseHygieneFn;
   readonly metrics: Metrics;
-  readonly logger: Logger;
+  readonly failures: FailureLog;
   readonly draining: () => boolean;
 }
 
@@ -165,7 +165,9 @@ export function createWebExchange(
       clearTimeout(headersTimer);
       const failure = upstreamFailure(error);
       deps.metrics.upstreamError(failure.kind);
-      deps.logger.warn(
+      deps.failures.record(
+        `upstream_${failure.kind}`,
+        'warn',
         {
           requestId: original.requestId,
           kind: failure.kind,

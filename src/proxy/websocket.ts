@@ -1,7 +1,7 @@
 import { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { OriginalRequest } from '../decision/request.ts';
-import type { Logger } from '../log/logger.ts';
+import type { FailureLog } from '../log/failure-log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Answer } from '../server/answer.ts';
 import type { GateOutcome } from './gate.ts';
@@ -23,8 +23,9 @@ export interface WebSocketDeps {
   readonly proxyWs: ProxyWs;
   readonly inFlight: InFlight;
   readonly metrics: Metrics;
-  readonly logger: Logger;
+  readonly failures: FailureLog;
   readonly timeouts: ExchangeTimeouts;
+  /** A handshake the gate could not decide (a bug, never a decision): answered 500. */
   readonly logError: (error: unknown) => void;
 }
 
@@ -140,7 +141,9 @@ export function createUpgradeHandler(deps: WebSocketDeps) {
         const failure = upstreamFailure(error);
         if (socket.destroyed && !tunnel) return;
         deps.metrics.upstreamError(failure.kind);
-        deps.logger.warn(
+        deps.failures.record(
+          `upstream_${failure.kind}`,
+          'warn',
           {
             requestId: original.requestId,
             kind: failure.kind,

@@ -79,7 +79,7 @@ test('one line per decision with who, what and why', (t) => {
   t.false('sampleRate' in line!, 'unsampled lines say nothing about sampling');
 });
 
-test('denials and errors are always logged, even when repeated allows are not', (t) => {
+test('denials and errors are logged, even when repeated allows are not', (t) => {
   const { out, audit } = setup(0, () => 0);
   for (const entry of [allow, forbidden, anonymous, failed, allow]) audit.record(entry);
   t.deepEqual(
@@ -183,4 +183,35 @@ test('unauthenticatedPerSecond 0 writes every unauthenticated decision', (t) => 
   const { out, audit } = setup(1, undefined, { unauthenticatedPerSecond: 0, now: () => 0 });
   for (let i = 0; i < 500; i++) audit.record(anonymous);
   t.is(out.records().length, 500);
+});
+
+test('during an outage, error decisions of one reason are one line an interval plus one counting the rest', (t) => {
+  let clock = 5_000_000;
+  const out = captureLines();
+  const audit = createAuditLog({
+    logger: createLogger({ level: 'info', destination: out }),
+    allowSampleRate: 1,
+    unauthenticatedPerSecond: 0,
+    now: () => clock,
+    errorIntervalMs: 10_000,
+  });
+  for (let i = 0; i < 300; i++) audit.record({ ...failed, requestId: `down-${i}` });
+  audit.record({ ...failed, requestId: 'kube', reason: 'kube_unavailable' });
+  // Forbidden users are never left out, whatever else is going on.
+  audit.record(forbidden);
+  t.deepEqual(
+    out.records().map((r) => r.requestId),
+    ['down-0', 'kube', 'req-2'],
+  );
+  clock += 10_000;
+  audit.record({ ...failed, requestId: 'later' });
+  const [summary, later] = out.records().slice(3);
+  t.like(summary, { level: 'warn', component: 'audit', reason: 'store_unavailable', leftOut: 299 });
+  t.regex(String(summary?.msg), /^299 more error decisions \(store_unavailable\) were not logged/);
+  t.is(summary?.since, new Date(5_000_000).toISOString());
+  t.is(later?.requestId, 'later');
+  audit.record({ ...failed, requestId: 'left-out' });
+  audit.flush();
+  t.like(out.records()[5], { reason: 'store_unavailable', leftOut: 1 });
+  t.is(out.records().length, 6);
 });
