@@ -48,6 +48,12 @@ export interface NginxOptions {
   signinRedirectParam?: string;
   /** ingress-nginx `auth-response-headers`; default X-Auth-Request-User, -Email, -Groups. */
   authResponseHeaders?: string[];
+  /**
+   * The auth sub-request: 'ingress-nginx' (default) sets every header the controller sets; 'auth_request' is
+   * a plain nginx recipe that sets only X-Original-URL and X-Original-Method (the two the nginx endpoint reads)
+   * and passes the client's other headers on, as proxy_pass does by default.
+   */
+  recipe?: 'ingress-nginx' | 'auth_request';
   /** Location the ingress path maps to; default '/'. */
   locationPath?: string;
   /** ingress-nginx `proxy-body-size`; default '1m' as in ingress-nginx (bigger bodies get 413). */
@@ -196,25 +202,36 @@ export function renderNginxConf(options: NginxOptions & { dir: string; port: num
     '',
     '    location = /_external-auth {',
     '      internal;',
-    '      proxy_pass_request_body     off;',
-    '      proxy_set_header            Content-Length          "";',
-    '      proxy_set_header            X-Forwarded-Proto       "";',
-    '      proxy_set_header            X-Request-ID            $request_id;',
-    `      proxy_set_header            Host                    ${auth.hostname};`,
-    '      proxy_set_header            X-Original-URL          $scheme://$http_host$request_uri;',
-    '      proxy_set_header            X-Original-Method       $request_method;',
-    '      proxy_set_header            X-Sent-From             "nginx-ingress-controller";',
-    '      proxy_set_header            X-Real-IP               $remote_addr;',
-    '      proxy_set_header            X-Forwarded-For         $remote_addr;',
-    '      proxy_set_header            X-Auth-Request-Redirect $request_uri;',
-    '      proxy_set_header            Connection              "";',
-    '      proxy_buffering             off;',
-    '      proxy_buffer_size           4k;',
-    '      proxy_buffers               4 4k;',
-    '      proxy_request_buffering     on;',
-    '      proxy_http_version          1.1;',
-    '      proxy_pass_request_headers  on;',
-    '      client_max_body_size        1m;',
+    ...(options.recipe === 'auth_request'
+      ? [
+          '      proxy_pass_request_body off;',
+          '      proxy_set_header Content-Length "";',
+          '      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;',
+          '      proxy_set_header X-Original-Method $request_method;',
+          '      proxy_http_version 1.1;',
+          '      proxy_set_header Connection "";',
+        ]
+      : [
+          '      proxy_pass_request_body     off;',
+          '      proxy_set_header            Content-Length          "";',
+          '      proxy_set_header            X-Forwarded-Proto       "";',
+          '      proxy_set_header            X-Request-ID            $request_id;',
+          `      proxy_set_header            Host                    ${auth.hostname};`,
+          '      proxy_set_header            X-Original-URL          $scheme://$http_host$request_uri;',
+          '      proxy_set_header            X-Original-Method       $request_method;',
+          '      proxy_set_header            X-Sent-From             "nginx-ingress-controller";',
+          '      proxy_set_header            X-Real-IP               $remote_addr;',
+          '      proxy_set_header            X-Forwarded-For         $remote_addr;',
+          '      proxy_set_header            X-Auth-Request-Redirect $request_uri;',
+          '      proxy_set_header            Connection              "";',
+          '      proxy_buffering             off;',
+          '      proxy_buffer_size           4k;',
+          '      proxy_buffers               4 4k;',
+          '      proxy_request_buffering     on;',
+          '      proxy_http_version          1.1;',
+          '      proxy_pass_request_headers  on;',
+          '      client_max_body_size        1m;',
+        ]),
     s.authLocation ?? '',
     `      set $target http://external_auth${auth.pathname}${auth.search};`,
     '      proxy_pass $target;',
