@@ -11,7 +11,11 @@ export interface Sample {
   readonly peakAnonKiB: number | null;
   /** CPU time the server-side processes used per request during the measured run, µs. */
   readonly cpuUs: number | null;
-  /** A problem with this measurement (socket errors, wrong statuses). */
+  /** Processes the memory group's limit killed during this measurement (null: no limit). */
+  readonly oomKills: number | null;
+  /** Store queries flowergate made per request served (null: not counted). */
+  readonly queriesPerRequest: number | null;
+  /** A problem with this measurement (socket errors, wrong statuses, OOM kills). */
   readonly problem: string | null;
 }
 
@@ -22,6 +26,9 @@ export interface Summary {
   readonly peakMiB: number | null;
   readonly peakAnonMiB: number | null;
   readonly cpuUs: number | null;
+  /** Summed over the runs; null without a memory limit. */
+  readonly oomKills: number | null;
+  readonly queriesPerRequest: number | null;
   readonly problems: readonly string[];
   readonly repeats: number;
 }
@@ -37,6 +44,8 @@ export function summarize(samples: readonly Sample[]): Summary {
   const peaks = samples.map((s) => s.peakKiB).filter((p): p is number => p !== null);
   const cpu = samples.map((s) => s.cpuUs).filter((c): c is number => c !== null);
   const anon = samples.map((s) => s.peakAnonKiB).filter((p): p is number => p !== null);
+  const ooms = samples.map((s) => s.oomKills).filter((k): k is number => k !== null);
+  const queries = samples.map((s) => s.queriesPerRequest).filter((q): q is number => q !== null);
   return {
     rps: { median: median(rps), min: Math.min(...rps), max: Math.max(...rps) },
     p50Ms: median(samples.map((s) => s.result.p50Ms)),
@@ -44,6 +53,8 @@ export function summarize(samples: readonly Sample[]): Summary {
     peakMiB: peaks.length ? Math.max(...peaks) / 1024 : null,
     peakAnonMiB: anon.length ? Math.max(...anon) / 1024 : null,
     cpuUs: cpu.length ? median(cpu) : null,
+    oomKills: ooms.length ? ooms.reduce((a, b) => a + b, 0) : null,
+    queriesPerRequest: queries.length ? median(queries) : null,
     problems: [...new Set(samples.map((s) => s.problem).filter((p): p is string => p !== null))],
     repeats: samples.length,
   };
@@ -82,8 +93,8 @@ function verdict(line: Line): string {
 
 export function renderTable(lines: readonly Line[]): string {
   const header = [
-    '| row | what | conns | req/s median (min–max) | p50 ms | p99 ms | peak RSS (anon) MiB | CPU µs/req | ratio | target | result |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|',
+    '| row | what | conns | req/s median (min–max) | p50 ms | p99 ms | peak RSS (anon) MiB | CPU µs/req | queries/req | ratio | target | result |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|',
   ];
   const body = lines.map((line) => {
     const s = line.summary;
@@ -94,8 +105,9 @@ export function renderTable(lines: readonly Line[]): string {
           fmtMs(s.p99Ms),
           `${fmtMiB(s.peakMiB)} (${fmtMiB(s.peakAnonMiB)})`,
           s.cpuUs === null ? '–' : s.cpuUs.toFixed(0),
+          s.queriesPerRequest === null ? '–' : s.queriesPerRequest.toFixed(2),
         ]
-      : ['–', '–', '–', '–', '–'];
+      : ['–', '–', '–', '–', '–', '–'];
     const target = line.checks.map((c) => `${c.text}${c.pass ? '' : ' ✗'}`).join('; ');
     const notes = [line.note, ...(s?.problems ?? [])].filter(Boolean).join('; ');
     return `| ${line.row} | ${line.what}${notes ? ` — ${notes}` : ''} | ${line.connections} | ${numbers.join(' | ')} | ${line.ratio} | ${target} | ${verdict(line)} |`;
@@ -118,7 +130,7 @@ export function renderText(markdown: string): string {
   return rows
     .map((r, k) => {
       const line = r
-        .map((c, i) => (i >= 2 && i <= 8 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .map((c, i) => (i >= 2 && i <= 9 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
         .join('  ');
       return k === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
     })

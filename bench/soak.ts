@@ -1,0 +1,173 @@
+// `npm run bench -- --soak MINUTES`: the sidecar and forward-auth (warm) rows, one after the other, each for
+// MINUTES at ~80 % of the capacity measured just before (one closed-loop run at 64 connections), sent at a
+// steady rate by a Node client on the generator CPU. Every 10 s: flowergate's RSS and its event-loop
+// delay (p99 and max since the last sample, from its own /metrics). Memory must stay flat after warm-up
+// (the first minute): no sample more than 10 % above the first sample after it; and no errors.
+
+import { appendFileSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { runOnce } from './measure.ts';
+import { fmtMiB, fmtRps } from './report.ts';
+import { authRequest, one, pageRequest, sqliteUrl, superuserKey } from './requests.ts';
+import { startBare, startFlowergate, stopAll } from './servers.ts';
+import { args, log, REPO } from './settings.ts';
+import { memoryOf } from './system.ts';
+
+const SAMPLE_MS = 10_000;
+const WARM_UP_MS = 60_000;
+const SHARE = 0.8;
+const GROWTH_MAX = 0.1;
+
+interface SoakSample {
+  readonly at: number;
+  readonly rssMiB: number;
+  readonly loopP99Ms: number | null;
+  readonly loopMaxMs: number | null;
+  readonly sent: number;
+  readonly errors: number;
+}
+
+export async function soak(minutes: number): Promise<void> {
+  if (!(minutes > 0)) throw new Error('--soak wants a number of minutes');
+  const results: string[] = [];
+  const upstream = await startBare('upstream', 'upstream');
+  for (const row of ['sidecar', 'forward-auth'] as const) {
+    const fg = await startFlowergate(
+      `flowergate-soak-${row}`,
+      {
+        FLOWERGATE_DJANGO_DATABASE_URL: sqliteUrl,
+        ...(row === 'sidecar' ? { FLOWERGATE_UPSTREAM: upstream.origin } : {}),
+      },
+      {},
+    );
+    const spec = row === 'sidecar' ? pageRequest(superuserKey) : authRequest(superuserKey);
+    const capacity = await runOnce(
+      { id: row, origin: fg.origin, source: one(spec), expect: 200, pid: fg.proc.pid },
+      64,
+      5,
+    );
+    const rate = Math.round(capacity.result.rps * SHARE);
+    log(
+      `\n== soak: ${row}, ${minutes} min at ${fmtRps(rate)} req/s (80 % of ${fmtRps(capacity.result.rps)})`,
+    );
+    const samples = await steady(fg.origin, fg.adminOrigin, fg.proc.pid, spec, rate, minutes * 60_000);
+    results.push(summarize(row, rate, capacity.result.rps, samples));
+    await fg.proc.stop();
+  }
+  await stopAll();
+  const text = results.join('\n\n');
+  process.stdout.write(`\n${text}\n`);
+  if (args.write) {
+    mkdirSync(join(REPO, 'docs'), { recursive: true });
+    appendFileSync(join(REPO, 'docs/soak.md'), `\n${text}\n`);
+    log('appended to docs/soak.md');
+  }
+}
+
+/** Requests at `rate` a second over keep-alive connections (at most 64), for `ms`; a sample every 10 s. */
+async function steady(
+  origin: string,
+  adminOrigin: string,
+  pid: number,
+  spec: ReturnType<typeof pageRequest>,
+  rate: number,
+  ms: number,
+): Promise<SoakSample[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const url = new URL(origin);
+  let sent = 0;
+  let errors = 0;
+  let inFlight = 0;
+  const fire = () => {
+    if (inFlight >= 256) {
+      errors++; // the server fell this far behind: count it as a failure to keep up
+      return;
+    }
+    inFlight++;
+    sent++;
+    const request = http.get(
+      { host: url.hostname, port: url.port, path: spec.path, headers: spec.headers, agent },
+      (response) => {
+        if (response.statusCode !== 200) errors++;
+        response.resume();
+        response.on('end', () => inFlight--);
+      },
+    );
+    request.on('error', () => {
+      errors++;
+      inFlight--;
+    });
+  };
+  const started = performance.now();
+  let due = 0;
+  const tick = setInterval(() => {
+    const target = Math.floor(((performance.now() - started) / 1000) * rate);
+    while (due < target) {
+      fire();
+      due++;
+    }
+  }, 5);
+  const samples: SoakSample[] = [];
+  await loopDelay(adminOrigin); // resets the histogram: samples cover their own 10 s
+  while (performance.now() - started < ms) {
+    await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+    const loop = await loopDelay(adminOrigin);
+    const sample: SoakSample = {
+      at: Math.round((performance.now() - started) / 1000),
+      rssMiB: (memoryOf(pid)?.rssKiB ?? 0) / 1024,
+      loopP99Ms: loop.p99,
+      loopMaxMs: loop.max,
+      sent,
+      errors,
+    };
+    samples.push(sample);
+    log(
+      `  ${String(sample.at).padStart(4)} s: RSS ${fmtMiB(sample.rssMiB)} MiB, event-loop delay p99 ${fmt(sample.loopP99Ms)} ms max ${fmt(sample.loopMaxMs)} ms, ${sent} sent, ${errors} errors`,
+    );
+  }
+  clearInterval(tick);
+  agent.destroy();
+  return samples;
+}
+
+const fmt = (ms: number | null) => (ms === null ? '–' : ms.toFixed(1));
+
+/** flowergate's own event-loop delay (prom-client's default metrics, reset at each scrape). */
+async function loopDelay(adminOrigin: string): Promise<{ p99: number | null; max: number | null }> {
+  try {
+    const text = await (await fetch(`${adminOrigin}/metrics`)).text();
+    const value = (name: string) => {
+      const match = new RegExp(`^flowergate_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text);
+      return match ? Number(match[1]) * 1000 : null;
+    };
+    return { p99: value('p99'), max: value('max') };
+  } catch {
+    return { p99: null, max: null };
+  }
+}
+
+function summarize(row: string, rate: number, capacity: number, samples: readonly SoakSample[]): string {
+  const after = samples.filter((s) => s.at * 1000 > WARM_UP_MS);
+  const base = after[0]?.rssMiB ?? null;
+  const top = after.length ? Math.max(...after.map((s) => s.rssMiB)) : null;
+  const growth = base && top ? top / base - 1 : null;
+  const last = samples.at(-1);
+  const flat = growth !== null && growth <= GROWTH_MAX;
+  const clean = last?.errors === 0;
+  const table = [
+    '| s | RSS MiB | event-loop delay p99 ms | max ms | sent | errors |',
+    '|--:|--:|--:|--:|--:|--:|',
+    ...samples.map(
+      (s) =>
+        `| ${s.at} | ${fmtMiB(s.rssMiB)} | ${fmt(s.loopP99Ms)} | ${fmt(s.loopMaxMs)} | ${s.sent} | ${s.errors} |`,
+    ),
+  ].join('\n');
+  return [
+    `### ${row}: ${fmtRps(rate)} req/s (80 % of ${fmtRps(capacity)}), ${samples.length * (SAMPLE_MS / 1000)} s`,
+    '',
+    `RSS after warm-up (${WARM_UP_MS / 1000} s): ${base === null ? 'no sample (soak shorter than the warm-up)' : `${fmtMiB(base)} → peak ${fmtMiB(top)} MiB (${((growth ?? 0) * 100).toFixed(1)} %)`}; ${flat ? 'flat' : base === null ? 'not judged' : '**grew more than 10 %**'}; errors: ${last?.errors ?? 0}${clean ? '' : ' **(must be 0)**'}.`,
+    '',
+    table,
+  ].join('\n');
+}
