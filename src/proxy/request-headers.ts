@@ -9,6 +9,11 @@ export interface RequestHygiene {
   readonly dropCookies: ReadonlySet<string>;
   /** The configured identity header names (`headers.user/email/groups`). */
   readonly identityNames: readonly string[];
+  /**
+   * Service-account token auth is on: an `Authorization: Bearer` header is a credential for flowergate,
+   * never for Flower, even where it was not used (a public path, a request that also had a session).
+   */
+  readonly dropBearer: boolean;
 }
 
 export interface OutgoingFacts {
@@ -40,22 +45,43 @@ const FORWARDING = new Set([
 const canonical = (name: string) => name.toLowerCase().replaceAll('_', '-');
 
 /**
+ * Identity headers other proxies set (Apache's and nginx's `Remote-User`, oauth2-proxy's, Authelia's,
+ * Traefik plugins'): an app behind Flower, or Flower's own plugins, may believe one, so a client's copy
+ * never passes, whatever names flowergate itself is configured to send.
+ */
+export const COMMON_IDENTITY_HEADERS: readonly string[] = [
+  'remote-user',
+  'x-remote-user',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-forwarded-groups',
+  'x-forwarded-access-token',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-preferred-username',
+  'x-auth-request-groups',
+  'x-auth-request-access-token',
+];
+
+/**
  * The headers the upstream receives, built from the client's: hop-by-hop fields (and the ones
  * `Connection` lists) removed, the session cookie and configured cookies removed, client-sent
- * identity headers removed and ours set, X-Forwarded-* set from what we know and believed only from
+ * identity headers (the configured names and COMMON_IDENTITY_HEADERS, either spelling) removed and ours set, X-Forwarded-* set from what we know and believed only from
  * trusted proxies. `Host` is kept: the upstream sees the public host, as behind nginx.
  */
 export function createRequestHygiene(options: RequestHygiene) {
-  const identity = new Set(options.identityNames.map(canonical));
+  const identity = new Set([...options.identityNames, ...COMMON_IDENTITY_HEADERS].map(canonical));
   return (incoming: IncomingHttpHeaders, facts: OutgoingFacts): OutgoingHttpHeaders => {
     const listed = connectionListed(incoming.connection);
     const { forwarded } = facts;
     const out: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(incoming)) {
       if (value === undefined) continue;
-      // Node re-frames the body itself: `chunked` stays so it chunks again, and nothing can add a second framing.
+      // Node re-frames the body itself: `chunked` (the only coding framingRefusal() lets in) stays so it chunks
+      // again, written by us rather than copied, and nothing can add a second framing.
       if (name === 'transfer-encoding') {
-        out[name] = String(value);
+        out[name] = 'chunked';
         continue;
       }
       if (HOP_BY_HOP.has(name) || listed.has(name) || identity.has(canonical(name))) continue;
@@ -64,7 +90,8 @@ export function createRequestHygiene(options: RequestHygiene) {
       // Tornado's xheaders mode prefers X-Scheme over X-Forwarded-Proto: never let a client choose it.
       if (name === 'x-scheme') continue;
       if (FORWARDING.has(name) && !forwarded.trustedPeer) continue;
-      if (name === 'authorization' && facts.dropAuthorization) continue;
+      if (name === 'authorization' && (facts.dropAuthorization || (options.dropBearer && isBearer(value))))
+        continue;
       out[name] = value;
     }
 
@@ -100,5 +127,7 @@ export function createRequestHygiene(options: RequestHygiene) {
     return out;
   };
 }
+
+const isBearer = (value: string | string[]) => /^\s*bearer\s/i.test(String(value));
 
 export type RequestHygieneFn = ReturnType<typeof createRequestHygiene>;

@@ -5,6 +5,7 @@ import type { Sidecar, SidecarDeps } from '../app.ts';
 import { effectiveUrlPrefix } from '../config/schema.ts';
 import { failureKind } from '../log/failure-log.ts';
 import { write } from '../server/auth-endpoints.ts';
+import { framingRefusal } from './framing.ts';
 import { createGate } from './gate.ts';
 import { createInFlight } from './in-flight.ts';
 import { createRequestHygiene } from './request-headers.ts';
@@ -68,6 +69,7 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
   const requestHygiene = createRequestHygiene({
     dropCookies: new Set([config.django.sessionCookieName, ...settings.stripCookies]),
     identityNames: [config.headers.user, config.headers.email, config.headers.groups],
+    dropBearer: config.kubernetes.tokenAuth,
   });
   const responseHygiene = createResponseHygiene({
     upstream,
@@ -152,6 +154,12 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
     const started = performance.now();
     const settled = inFlight.begin(res);
     try {
+      // Before anything else: a body we cannot frame as Tornado will must not reach it, decided or not.
+      const framing = framingRefusal(req.headers);
+      if (framing) {
+        write(res, framing);
+        return;
+      }
       const redirect = prefixRedirect(urlPrefix, req.method ?? 'GET', req.url ?? '');
       if (redirect) {
         write(res, { status: redirect.status, headers: { Location: redirect.location }, body: '' });

@@ -199,6 +199,9 @@ function refusalFor(req: IncomingMessage, draining: boolean): Answer | null {
   if ((req.url ?? '').startsWith('/_flowergate/')) return plain(404, 'reserved prefix /_flowergate/');
   if (req.method !== 'GET' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
     return plain(400, 'only WebSocket upgrades are proxied');
+  // A handshake has no body; one that declares a framing would have its bytes read as WebSocket frames.
+  if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) !== 0)
+    return plain(400, 'a WebSocket handshake has no body');
   return null;
 }
 

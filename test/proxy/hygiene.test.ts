@@ -5,7 +5,7 @@ import { parseNetworks } from '../../src/policy/networks.ts';
 import { withoutCookies } from '../../src/proxy/cookies.ts';
 import { connectionListed } from '../../src/proxy/hop-by-hop.ts';
 import type { Forwarded } from '../../src/proxy/original-request.ts';
-import { createRequestHygiene } from '../../src/proxy/request-headers.ts';
+import { COMMON_IDENTITY_HEADERS, createRequestHygiene } from '../../src/proxy/request-headers.ts';
 import { createResponseHygiene, rewriteLocation } from '../../src/proxy/response-headers.ts';
 import { prefixRedirect } from '../../src/proxy/url-prefix.ts';
 import { encodeHeaderValue } from '../../src/server/header-value.ts';
@@ -119,6 +119,7 @@ const trusted = parseNetworks(['10.0.0.0/8']) as NetworkSet;
 const hygiene = createRequestHygiene({
   dropCookies: DROP,
   identityNames: ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups'],
+  dropBearer: false,
 });
 const forwarded = (peer: string, over: Partial<Forwarded> = {}): Forwarded => ({
   peer,
@@ -218,4 +219,53 @@ test('request framing: chunked stays chunked, a body-less DELETE gets Content-Le
     { ...facts, dropAuthorization: true, forwarded: forwarded('192.0.2.1') },
   );
   t.false('authorization' in kube, 'a service-account token flowergate consumed is not passed on');
+});
+
+test('client-sent identity headers never pass, configured or common, in either spelling; other headers do', (t) => {
+  const own = createRequestHygiene({
+    dropCookies: DROP,
+    identityNames: ['X-Flower-User'],
+    dropBearer: false,
+  });
+  const sent: Record<string, string> = { host: 'h', 'x-custom': 'kept' };
+  const names = [
+    'x-flower-user',
+    ...COMMON_IDENTITY_HEADERS,
+    ...COMMON_IDENTITY_HEADERS.map((name) => name.replaceAll('-', '_')),
+    'X_Forwarded_User',
+  ];
+  for (const name of names) sent[name] = 'mallory';
+  const out = own(sent, {
+    ...facts,
+    identity: { 'X-Flower-User': 'root' },
+    forwarded: forwarded('10.1.2.3'), // even from a trusted proxy
+  });
+  t.is(out['x-flower-user'], 'root', 'ours is set');
+  t.is(out['x-custom'], 'kept');
+  for (const name of names) if (name !== 'x-flower-user') t.false(name.toLowerCase() in out, name);
+  // The ones issue 14 found reaching Flower, spelled as the issue did.
+  const found = 'Remote-User X-Remote-User X-Forwarded-User X-Forwarded-Email X-Forwarded-Preferred-Username';
+  for (const name of `${found} X-Forwarded-Groups`.split(' '))
+    t.true(COMMON_IDENTITY_HEADERS.includes(name.toLowerCase()), `${name} is on the list`);
+});
+
+test('with token auth on, a bearer token never reaches the upstream, used or not; other schemes do', (t) => {
+  const kube = createRequestHygiene({ dropCookies: DROP, identityNames: [], dropBearer: true });
+  const base = { ...facts, identity: {}, forwarded: forwarded('192.0.2.1') };
+  t.false('authorization' in kube({ host: 'h', authorization: 'Bearer eyJ.a.b' }, base), 'a public path');
+  t.false('authorization' in kube({ host: 'h', authorization: '  bearer x' }, base));
+  t.is(kube({ host: 'h', authorization: 'Basic dTpw' }, base).authorization, 'Basic dTpw');
+  t.is(
+    hygiene({ host: 'h', authorization: 'Bearer x' }, base).authorization,
+    'Bearer x',
+    'without token auth the header is not ours to take',
+  );
+});
+
+test("request framing: the Transfer-Encoding sent upstream is written by us, never the client's text", (t) => {
+  const out = hygiene(
+    { host: 'h', 'transfer-encoding': ' Chunked' },
+    { ...facts, method: 'POST', forwarded: forwarded('192.0.2.1') },
+  );
+  t.is(out['transfer-encoding'], 'chunked');
 });
