@@ -27,12 +27,14 @@ const env = {
   FLOWERGATE_DJANGO_DATABASE_URL: `sqlite:///${dbPath}`,
   FLOWERGATE_LISTEN: listen,
   FLOWERGATE_ADMIN_LISTEN: adminListen,
+  // As Django's ALLOWED_HOSTS: the demo's Flower host, so another Host is refused before any lookup.
+  FLOWERGATE_ALLOWED_HOSTS: 'flower.example.com',
 };
 const curl = (who: string) =>
-  `curl -i -H 'X-Forwarded-Host: flower.example.com' -H 'X-Forwarded-Uri: /dashboard' ` +
+  `curl -i -H 'X-Forwarded-Method: GET' -H 'X-Forwarded-Host: flower.example.com' -H 'X-Forwarded-Uri: /dashboard' ` +
   `-H 'Cookie: sessionid=${keys.get(who)}' http://${listen}/_flowergate/auth/forward`;
 const envLine = Object.entries(env)
-  .filter(([name]) => !name.includes('LISTEN'))
+  .filter(([name]) => !name.includes('LISTEN') && !name.includes('ALLOWED_HOSTS'))
   .map(([name, value]) => `${name}=${value}`)
   .join(' ');
 

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { configEnvironmentVariables, loadConfig } from '../../src/config/load.ts';
+import { effectiveUrlPrefix } from '../../src/config/schema.ts';
 import type { FlowergateError } from '../../src/errors.ts';
 
 const base = { FLOWERGATE_DJANGO_SECRET_KEY: 'k'.repeat(50) };
@@ -136,6 +137,9 @@ test('every configuration leaf has a FLOWERGATE_ variable, including the PRODUCT
     'FLOWERGATE_TRUSTED_PROXIES',
     'FLOWERGATE_KUBERNETES_TOKEN_AUTH',
     'FLOWERGATE_POLICY_DEFAULT',
+    'FLOWERGATE_URL_PREFIX',
+    'FLOWERGATE_PROXY_URL_PREFIX',
+    'FLOWERGATE_ALLOWED_HOSTS',
   ]) {
     t.true(names.has(name), name);
   }
@@ -157,4 +161,38 @@ test('ignores the variables Kubernetes service links inject for a Service named 
   });
   t.is(config.listen, '0.0.0.0:4180');
   t.regex(failure({ ...base, FLOWERGATE_PORTS: 'x' }).message, /FLOWERGATE_PORTS: unknown setting/);
+});
+
+test("FLOWERGATE_URL_PREFIX takes Flower's --url_prefix with or without slashes; the proxy alias agrees or is an error", (t) => {
+  for (const text of ['flower', '/flower', '/flower/', 'flower/', ' /flower ']) {
+    const config = loadConfig({ env: { ...base, FLOWERGATE_URL_PREFIX: text } });
+    t.is(effectiveUrlPrefix(config), '/flower', text);
+    const alias = loadConfig({ env: { ...base, FLOWERGATE_PROXY_URL_PREFIX: text } });
+    t.is(effectiveUrlPrefix(alias), '/flower', text);
+  }
+  t.is(effectiveUrlPrefix(loadConfig({ env: { ...base, FLOWERGATE_URL_PREFIX: 'a/b/' } })), '/a/b');
+  t.is(effectiveUrlPrefix(loadConfig({ env: base })), '');
+  t.is(effectiveUrlPrefix(loadConfig({ env: { ...base, FLOWERGATE_URL_PREFIX: '/' } })), '');
+  t.is(
+    effectiveUrlPrefix(
+      loadConfig({
+        env: { ...base, FLOWERGATE_URL_PREFIX: 'flower', FLOWERGATE_PROXY_URL_PREFIX: '/flower/' },
+      }),
+    ),
+    '/flower',
+  );
+  t.regex(
+    failure({ ...base, FLOWERGATE_URL_PREFIX: 'flower', FLOWERGATE_PROXY_URL_PREFIX: 'other' }).message,
+    /urlPrefix.*differs from proxy\.urlPrefix/,
+  );
+  for (const bad of ['a//b', 'flower/..', './flower', 'fl%6fwer', 'a?b', 'a#b', 'a b'])
+    t.regex(failure({ ...base, FLOWERGATE_URL_PREFIX: bad }).message, /urlPrefix/, bad);
+});
+
+test('FLOWERGATE_ALLOWED_HOSTS is a comma-separated list, kept in lower case', (t) => {
+  const config = loadConfig({
+    env: { ...base, FLOWERGATE_ALLOWED_HOSTS: 'Flower.Example.com, .corp.example,*' },
+  });
+  t.deepEqual(config.allowedHosts, ['flower.example.com', '.corp.example', '*']);
+  t.deepEqual(loadConfig({ env: base }).allowedHosts, []);
 });

@@ -49,6 +49,17 @@ test('npm run demo serves a Django database and its two curl commands answer 200
   const denied = await run(curls[1]!);
   t.is(denied.status, 403);
   t.like(await denied.json(), { reason: 'not_superuser' });
+  // The demo sets FLOWERGATE_ALLOWED_HOSTS: the allowed request for another host is refused unlooked-at.
+  const otherHost = await fetch(/(http:\/\/\S+)/.exec(curls[0]!)![1]!, {
+    headers: Object.fromEntries(
+      [...curls[0]!.matchAll(/-H '([^:]+): ([^']+)'/g)].map((m) => [
+        m[1]!,
+        m[1] === 'X-Forwarded-Host' ? 'evil.example' : m[2]!,
+      ]),
+    ),
+  });
+  t.is(otherHost.status, 400);
+  t.like(await otherHost.json(), { reason: 'disallowed_host' });
 
   // The printed `flowergate check` line works as printed.
   const checkLine = /(FLOWERGATE_\S+ FLOWERGATE_\S+) npx flowergate check --cookie-header '([^']+)'/.exec(

@@ -1,6 +1,6 @@
 // The browser flow of browser.test.ts, through flowergate's sidecar proxy instead of Caddy forward_auth: a real
 // Chromium (playwright-core), Django's own login page served by `runserver`, the Tornado Flower stand-in under
-// --url_prefix=flower behind flowergate (FLOWERGATE_UPSTREAM, FLOWERGATE_PROXY_URL_PREFIX=/flower).
+// --url_prefix=flower behind flowergate (FLOWERGATE_UPSTREAM, FLOWERGATE_URL_PREFIX=/flower).
 //
 // Same host for the cookie. browser.test.ts relies on cookies being per host, not per port, so Django on one
 // 127.0.0.1 port and Caddy on another share `sessionid`. That would work here too, but it is not how a sidecar
@@ -11,7 +11,7 @@
 // trusts Caddy's X-Forwarded-* as it would the ingress's (FLOWERGATE_TRUSTED_PROXIES).
 
 import type { PolicyRule } from '../../src/config/schema.ts';
-import { PREFIX, PREFIXED_RULES } from '../proxy/harness.ts';
+import { PREFIX, RULES } from '../proxy/harness.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { assertForbiddenPage, visitAndLogIn, xhrPost } from '../support/browser-steps.ts';
 import { type Caddy, startCaddyRouter } from '../support/caddy.ts';
@@ -33,7 +33,7 @@ const maybe = await toolTest('caddy', 'tornado', 'chromium', djangoTool());
 const BROKER_RULE = {
   name: 'broker page: superusers only',
   methods: ['GET', 'HEAD'],
-  path: { prefix: `${PREFIX}/broker` },
+  path: { prefix: '/broker' },
   require: 'superuser',
 } satisfies PolicyRule;
 
@@ -45,10 +45,11 @@ maybe(
     const { fg, ingress } = await startBehindIngress(t, (origin) => ({
       site,
       configFile: null,
-      rules: [BROKER_RULE, ...PREFIXED_RULES],
+      rules: [BROKER_RULE, ...RULES],
       env: {
         FLOWERGATE_UPSTREAM: flower.url,
-        FLOWERGATE_PROXY_URL_PREFIX: PREFIX,
+        FLOWERGATE_URL_PREFIX: PREFIX,
+        FLOWERGATE_ALLOWED_HOSTS: '127.0.0.1,localhost',
         FLOWERGATE_DJANGO_LOGIN_URL: `${origin}/accounts/login/`,
         FLOWERGATE_TRUSTED_PROXIES: '127.0.0.1/32',
         // Django's CSRF cookie is on this host too; Flower has no use for it

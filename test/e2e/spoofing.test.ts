@@ -122,15 +122,11 @@ maybe(
 maybe(
   "a client-sent X-Original-URL/-Method (or X-Forwarded-Uri/-Method) doesn't change nginx's decision",
   async (t) => {
-    const { site, flower, nginx } = await setup();
+    const { site, flower, fg, nginx } = await setup();
     const m = marker('original');
+    // nginx overwrites the client's X-Original-URL/-Method with the real ones.
     const anon = await request(`${nginx.url}/workers?m=${m}`, {
-      headers: {
-        'x-original-url': `${nginx.url}/healthcheck`,
-        'x-original-method': 'GET',
-        'x-forwarded-uri': '/healthcheck',
-        'x-forwarded-host': '127.0.0.1',
-      },
+      headers: { 'x-original-url': `${nginx.url}/healthcheck`, 'x-original-method': 'GET' },
     });
     t.is(anon.status, 401, 'still the protected page, still no session');
     const staff = await request(`${nginx.url}/api/worker/shutdown/w1@host?m=${m}`, {
@@ -140,12 +136,37 @@ maybe(
         origin: nginx.url,
         'x-original-url': `${nginx.url}/workers`,
         'x-original-method': 'GET',
-        'x-forwarded-method': 'GET',
       },
       body: '',
     });
     t.is(staff.status, 403, 'still a POST to shutdown');
+    // The other family's copy passes through nginx untouched: naming another path or method, it is refused
+    // (flowergate's 400, which nginx's auth_request answers as 500), never believed.
+    for (const forged of [
+      { 'x-forwarded-uri': '/healthcheck', 'x-forwarded-host': '127.0.0.1' },
+      { 'x-forwarded-method': 'GET' },
+    ]) {
+      const res = await request(`${nginx.url}/api/worker/shutdown/w1@host?m=${m}`, {
+        method: 'POST',
+        headers: { cookie: await site.cookie('root'), origin: nginx.url, ...forged },
+        body: '',
+      });
+      t.is(res.status, 500, JSON.stringify(forged));
+    }
     t.deepEqual(await seenUpstream(flower, m), []);
+    t.true(
+      auditLines(fg).some((line) => line.reason === 'bad_request' && line.dialect === 'nginx'),
+      'the refusal is audited',
+    );
+    // The honest twin: the superuser's own POST, without forged headers, goes through.
+    const honest = marker('original-honest');
+    const done = await request(`${nginx.url}/api/worker/shutdown/w1@host?m=${honest}`, {
+      method: 'POST',
+      headers: { cookie: await site.cookie('root'), origin: nginx.url },
+      body: '',
+    });
+    t.not(done.status, 500);
+    t.is((await seenUpstream(flower, honest)).length, 1);
   },
 );
 
@@ -178,6 +199,7 @@ maybe(
       request(`${fg.url}/_flowergate/auth/forward`, {
         localAddress: from,
         headers: {
+          'x-forwarded-method': 'GET',
           'x-forwarded-host': 'flower.example.com',
           'x-forwarded-uri': '/workers',
           ...(xff ? { 'x-forwarded-for': xff } : {}),
@@ -278,6 +300,7 @@ maybe(
     for (const [xff, status] of table) {
       const res = await request(`${fgTrusted.url}/_flowergate/auth/forward`, {
         headers: {
+          'x-forwarded-method': 'GET',
           'x-forwarded-host': 'flower.example.com',
           'x-forwarded-uri': '/workers',
           'x-forwarded-for': xff,
@@ -346,9 +369,14 @@ maybe(
       'evil.example flower.example.com',
     ]) {
       const res = await request(`${fg.url}/_flowergate/auth/forward`, {
-        headers: { 'x-forwarded-host': xfh, 'x-forwarded-uri': '/workers', accept: HTML },
+        headers: {
+          'x-forwarded-method': 'GET',
+          'x-forwarded-host': xfh,
+          'x-forwarded-uri': '/workers',
+          accept: HTML,
+        },
       });
-      t.is(res.status, 403, xfh);
+      t.is(res.status, 400, xfh);
       t.is(res.headers.location, undefined, xfh);
       t.like(JSON.parse(res.body), { reason: 'bad_request' });
     }
@@ -356,17 +384,23 @@ maybe(
 );
 
 maybe(
-  'a scheme-relative or backslash path is not a way off the host: next keeps the proxy host, or nothing redirects',
+  'a scheme-relative or backslash path is not a way off the host: it is refused, and nothing redirects',
   async (t) => {
     const { caddy } = await setup();
-    const slashes = await request(`${caddy.url}//evil.example/workers`, { headers: { accept: HTML } });
-    t.is(slashes.status, 302);
-    const next = new URL(new URL(String(slashes.headers.location)).searchParams.get('next') ?? 'x:');
-    t.is(next.host, `127.0.0.1:${caddy.port}`);
-    for (const path of ['/%5Cevil.example/workers', '/%2F%2Fevil.example/workers']) {
+    for (const path of [
+      '//evil.example/workers',
+      '/%5Cevil.example/workers',
+      '/%2F%2Fevil.example/workers',
+    ]) {
       const res = await request(`${caddy.url}${path}`, { headers: { accept: HTML } });
-      t.is(res.status, 403, path);
+      t.is(res.status, 400, path);
       t.is(res.headers.location, undefined, path);
+      t.like(JSON.parse(res.body), { reason: 'ambiguous_path' }, path);
     }
+    // The honest twin: the plain path is sent to the login with next on this host.
+    const plain = await request(`${caddy.url}/workers`, { headers: { accept: HTML } });
+    t.is(plain.status, 302);
+    const next = new URL(new URL(String(plain.headers.location)).searchParams.get('next') ?? 'x:');
+    t.is(next.host, `127.0.0.1:${caddy.port}`);
   },
 );

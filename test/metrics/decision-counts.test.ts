@@ -110,6 +110,8 @@ function healthySteps(cookies: { root: string; staff: string; plain: string }): 
     ['unknown session', 'GET', '/workers', UNKNOWN_SESSION, 401],
     ['plain user GET', 'GET', '/workers', cookies.plain, 403],
     ['staff POST', 'POST', revoke, cookies.staff, 403],
+    // Refused before any look-up: Tornado would route the raw `//`, which a proxy may merge.
+    ['superuser GET of an ambiguous path', 'GET', '/api//workers', cookies.root, 400],
   ];
   return rows.map(([what, method, path, cookie, status, proxyStatus]) => ({
     what,
@@ -205,7 +207,7 @@ maybe(
   'each dialect answers 503 while the store is missing, then 200, 401 and 403 as the policy says',
   async (t) => {
     const r = await run();
-    t.is(r.answers.length, 4 * 9);
+    t.is(r.answers.length, 4 * 10);
     t.deepEqual(r.answers, r.expectedAnswers);
   },
 );
@@ -225,23 +227,25 @@ const EXPECTED: { title: string; metric: string; labels: string[]; counts: Recor
       'unauthenticated/no_session': 1,
       'forbidden/not_staff': 1,
       'forbidden/not_superuser': 1,
+      'forbidden/ambiguous_path': 1,
     }),
   },
   {
     // nginx goes first: the first look-up of each of the four sessions misses there, the superuser's next two
-    // requests hit. A request without a cookie, a public path and a failed look-up never use the cache: miss.
+    // requests hit. A request without a cookie, a public path, a refused path and a failed look-up never use
+    // the cache: miss.
     title:
       'decision durations are labelled hit only when the cache answered: a session misses once, then hits in every dialect',
     metric: 'flowergate_auth_decision_duration_seconds_count',
     labels: ['dialect', 'cache'],
     counts: {
-      'nginx/miss': 7,
+      'nginx/miss': 8,
       'nginx/hit': 2,
-      'forward/miss': 3,
+      'forward/miss': 4,
       'forward/hit': 6,
-      'envoy/miss': 3,
+      'envoy/miss': 4,
       'envoy/hit': 6,
-      'proxy/miss': 3,
+      'proxy/miss': 4,
       'proxy/hit': 6,
     },
   },

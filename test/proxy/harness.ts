@@ -25,13 +25,8 @@ export const PREFIX = '/flower';
 export const NOTHING_LISTENS = 'http://127.0.0.1:1';
 
 /** examples/flower-policy.yaml with its paths under the prefix, as its own comment says to do for --url_prefix. */
-export const PREFIXED_RULES: PolicyRule[] = EXAMPLE_RULES.map((rule) => {
-  const path = rule.path;
-  if (!path) return rule;
-  if ('exact' in path) return { ...rule, path: { exact: PREFIX + path.exact } };
-  if ('prefix' in path) return { ...rule, path: { prefix: PREFIX + path.prefix } };
-  return rule;
-});
+/** The example policy as written for Flower's own paths: the URL prefix is removed before rules match. */
+export const RULES: readonly PolicyRule[] = EXAMPLE_RULES;
 
 export interface GateOptions {
   site: DjangoSite;
@@ -52,10 +47,12 @@ export type GateProcess = FlowergateProcess;
 const gateOptions = (options: GateOptions): FlowergateOptions => ({
   site: options.site,
   configFile: null,
-  rules: PREFIXED_RULES,
+  rules: [...RULES],
   env: {
     FLOWERGATE_UPSTREAM: typeof options.upstream === 'string' ? options.upstream : options.upstream.url,
-    FLOWERGATE_PROXY_URL_PREFIX: PREFIX,
+    // Flower's own spelling, without slashes; the hosts the tests reach the gate as (so `next` may name them).
+    FLOWERGATE_URL_PREFIX: PREFIX.slice(1),
+    FLOWERGATE_ALLOWED_HOSTS: '127.0.0.1,localhost,flower.example,ops.example.com',
     ...options.env,
   },
   t: options.t,

@@ -305,3 +305,50 @@ maybe(
     t.like(audit[0], { user: 'root', decision: 'allow', path: `${PREFIX}/api/workers` });
   },
 );
+
+maybe(
+  'the path judged is the path Flower receives, byte for byte; an ambiguous, outside-prefix or other-host request never reaches it',
+  async (t) => {
+    const { gate, flower, root, staff } = await env();
+    const tag = randomUUID();
+    // Characters that are legal and left alone: judged as they are, and forwarded as they are.
+    const odd = `${PREFIX}/api/task/info/a;b=c%40d%E2%82%AC~!$&'()*+,=:@?tag=${tag}&x=/../%2e//`;
+    await request(gate.url, { target: odd, headers: { cookie: staff } });
+    const seen = (await flower.requests()).filter((r) => r.query.includes(tag));
+    t.is(seen.length, 1);
+    t.is(seen[0]?.uri, odd);
+
+    const refusedTag = randomUUID();
+    const refusals: Array<[string, Record<string, string>, number, string]> = [
+      [`${PREFIX}/api/task/info/x/../../../../workers`, {}, 400, 'ambiguous_path'],
+      [`${PREFIX}/workers/%2e%2E/api/workers`, {}, 400, 'ambiguous_path'],
+      [`${PREFIX}//api/workers`, {}, 400, 'ambiguous_path'],
+      [`${PREFIX}/%61pi/workers`, {}, 400, 'ambiguous_path'],
+      [`${PREFIX}/tasks/http:/x`, {}, 400, 'ambiguous_path'],
+      ['/elsewhere/api/workers', {}, 404, 'outside_prefix'],
+      [`${PREFIX}x/api/workers`, {}, 404, 'outside_prefix'],
+      [`${PREFIX}/api/workers`, { host: 'evil.example' }, 400, 'disallowed_host'],
+      [
+        `${PREFIX}/api/workers`,
+        { 'x-forwarded-host': 'evil.example', host: 'evil.example' },
+        400,
+        'disallowed_host',
+      ],
+    ];
+    for (const [path, headers, status, reason] of refusals) {
+      const target = `${path}?tag=${refusedTag}`;
+      const res = await request(gate.url, { target, headers: { cookie: root, ...headers } });
+      t.is(res.status, status, target);
+      t.like(JSON.parse(res.body), { decision: 'forbidden', reason }, target);
+    }
+    t.false(
+      (await flower.requests()).some((r) => r.query.includes(refusedTag)),
+      'no refused request reached Flower',
+    );
+    // The honest twin: the superuser's plain request is proxied.
+    const honest = await request(`${gate.url}${PREFIX}/api/workers?tag=${refusedTag}`, {
+      headers: { cookie: root },
+    });
+    t.is(honest.status, 200);
+  },
+);

@@ -137,10 +137,36 @@ maybe(
   },
 );
 
+maybe(
+  "a cross-site WebSocket handshake with a superuser's cookie is refused 403; the same-origin one tunnels",
+  async (t) => {
+    const { site, flower, root } = await env();
+    const gate = await startGate({ site, upstream: flower, t });
+    const tag = randomBytes(8).toString('hex');
+    const url = `${wsUrl(gate)}?tag=${tag}`;
+    for (const origin of ['https://evil.example', 'null', undefined]) {
+      const headers: Record<string, string> = { cookie: root };
+      if (origin) headers['origin'] = origin;
+      const refused = await handshake(url, headers);
+      t.is(refused.status, 403, String(origin));
+      t.like(JSON.parse(refused.body), { decision: 'forbidden', reason: 'csrf_origin_mismatch' });
+    }
+    t.false(
+      (await flower.requests()).some((r) => r.query === `tag=${tag}`),
+      'none reached Flower',
+    );
+    const ws = await open(url, { cookie: root, origin: gate.url });
+    const echoed = next(ws);
+    ws.send('same-origin');
+    t.is(await echoed, 'same-origin');
+    ws.close();
+  },
+);
+
 maybe('a WebSocket to an upstream that is down gets 502 on the socket', async (t) => {
   const { site, root } = await env();
   const gate = await startGate({ site, upstream: NOTHING_LISTENS, t });
-  const res = await handshake(wsUrl(gate), { cookie: root });
+  const res = await handshake(wsUrl(gate), { cookie: root, origin: gate.url });
   t.is(res.status, 502);
   t.like(JSON.parse(res.body), { error: 'bad_gateway', kind: 'connect' });
   t.is(sample(await gate.metrics(), 'flowergate_proxy_upstream_errors_total{kind="connect"}'), 1);
@@ -149,7 +175,7 @@ maybe('a WebSocket to an upstream that is down gets 502 on the socket', async (t
 maybe('a silent WebSocket is closed at the idle timeout', async (t) => {
   const { site, flower, root } = await env();
   const gate = await startGate({ site, upstream: flower, env: { FLOWERGATE_PROXY_IDLE_TIMEOUT: '0.5' }, t });
-  const ws = await open(wsUrl(gate), { cookie: root });
+  const ws = await open(wsUrl(gate), { cookie: root, origin: gate.url });
   const started = Date.now();
   await closed(ws);
   const took = Date.now() - started;
@@ -159,13 +185,13 @@ maybe('a silent WebSocket is closed at the idle timeout', async (t) => {
 maybe('drain refuses new handshakes and closes open WebSockets at its deadline', async (t) => {
   const { site, flower, root } = await env();
   const gate = await startGate({ site, upstream: flower, t });
-  const ws = await open(wsUrl(gate), { cookie: root });
+  const ws = await open(wsUrl(gate), { cookie: root, origin: gate.url });
   ws.send('still here');
   t.is(await next(ws), 'still here');
   const wasClosed = closed(ws);
   const started = Date.now();
   const draining = gate.app.sidecar!.drain(700);
-  const refused = await handshake(wsUrl(gate), { cookie: root });
+  const refused = await handshake(wsUrl(gate), { cookie: root, origin: gate.url });
   t.is(refused.status, 503);
   ws.send('during drain');
   t.is(await next(ws), 'during drain', 'an open WebSocket keeps working until the deadline');

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import type { Pipeline, PipelineResult } from '../../src/decision/pipeline.ts';
+import type { OriginalRequest } from '../../src/decision/request.ts';
 import type { IdentityHeaders } from '../../src/server/answer.ts';
 import { createAuthEndpoints } from '../../src/server/auth-endpoints.ts';
 
@@ -10,11 +11,12 @@ const names = { user: 'X-Auth-Request-User', email: 'X-Auth-Request-Email', grou
 /** The endpoints alone on a real server, with the pipeline and identity lookup a test gives. */
 async function serve(t: ExecutionContext, pipeline: Pipeline, identityHeaders: IdentityHeaders = () => ({})) {
   const errors: unknown[] = [];
+  const observed: Array<[OriginalRequest, PipelineResult]> = [];
   const endpoints = createAuthEndpoints({
     pipeline,
     answers: { loginUrl: null, headerNames: names, identityHeaders, redirectCheck: () => null },
     trustedProxies: null,
-    observe: () => {},
+    observe: (request, result) => observed.push([request, result]),
     onError: (error) => errors.push(error),
   });
   const server = http.createServer((req, res) => {
@@ -31,7 +33,7 @@ async function serve(t: ExecutionContext, pipeline: Pipeline, identityHeaders: I
         'X-Forwarded-Method': 'GET',
       },
     });
-  return { base, ask, errors };
+  return { base, ask, errors, observed };
 }
 
 const allowed: PipelineResult = {
@@ -91,4 +93,45 @@ test('an allow whose identity lookup fails is a 503, never an allow without iden
   t.is(answer.headers.get('retry-after'), '5');
   t.like(await answer.json(), { decision: 'error', reason: 'store_unavailable' });
   t.is((errors[0] as Error).message, 'groups query timed out');
+});
+
+test('a sub-request whose header families disagree is a 400 bad_request, observed like any decision, never judged', async (t) => {
+  let judged = 0;
+  const { base, observed } = await serve(t, () => {
+    judged++;
+    return allowed;
+  });
+  // A client behind a proxy that copies its headers forges the other family's copy.
+  const forged = await fetch(`${base}/_flowergate/auth/nginx`, {
+    headers: {
+      'X-Original-URL': 'https://flower.example.com/flower/',
+      'X-Original-Method': 'GET',
+      'X-Forwarded-Uri': '/flower/api/task/revoke/1',
+      'X-Forwarded-Method': 'POST',
+    },
+  });
+  t.is(forged.status, 400);
+  t.like(await forged.json(), { decision: 'forbidden', reason: 'bad_request' });
+  // No method at all: no default GET.
+  const noMethod = await fetch(`${base}/_flowergate/auth/forward`, {
+    headers: { 'X-Forwarded-Host': 'flower.example.com', 'X-Forwarded-Uri': '/flower/' },
+  });
+  t.is(noMethod.status, 400);
+  t.is(judged, 0);
+  t.is(observed.length, 2);
+  t.like(observed[0]![0], { dialect: 'nginx', method: 'GET', host: 'flower.example.com', uri: '/flower/' });
+  t.like(observed[0]![1], { decision: 'forbidden', reason: 'bad_request' });
+  t.like(observed[1]![0], { dialect: 'forward', method: '', uri: '/flower/' });
+
+  // The honest twin: the same families agreeing are judged and allowed.
+  const honest = await fetch(`${base}/_flowergate/auth/nginx`, {
+    headers: {
+      'X-Original-URL': 'https://flower.example.com/flower/api/task/revoke/1',
+      'X-Original-Method': 'POST',
+      'X-Forwarded-Uri': '/flower/api/task/revoke/1',
+      'X-Forwarded-Method': 'POST',
+    },
+  });
+  t.is(honest.status, 200);
+  t.is(judged, 1);
 });
