@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import test from 'ava';
 import { djangoTool, request, startDjangoSite } from '../support/e2e.ts';
+import { eventually } from '../support/eventually.ts';
 import { startFlowerUpstream } from '../support/flower-upstream.ts';
 import type { Teardown } from '../support/processes.ts';
 import { toolTest } from '../support/require-tool.ts';
@@ -36,6 +37,17 @@ const env = () => {
 const errors = async (gate: { metrics(): Promise<string> }, kind: string) =>
   sample(await gate.metrics(), `flowergate_proxy_upstream_errors_total{kind="${kind}"}`);
 
+/** Requests the gate has finished with (observed when its side of the response closes). */
+const finished = async (gate: { metrics(): Promise<string> }, code: number) =>
+  sample(
+    await gate.metrics(),
+    `flowergate_proxy_request_duration_seconds_count{method="GET",code="${code}"}`,
+  ) ?? 0;
+
+// Timing: a configured timeout is asserted as a lower bound, and set long enough for the honest requests of the
+// same test to fit in it on a busy machine. What must happen "before" something else is given a margin load
+// cannot eat (an upstream 60 s late against a 5 s timeout), or checked by the order of events.
+
 maybe('upstream down: 502 JSON for API clients, a 502 page for browsers, counted as connect', async (t) => {
   const { site, root } = await env();
   const gate = await startGate({ site, upstream: NOTHING_LISTENS, t });
@@ -61,17 +73,19 @@ maybe('slow response headers: 504 at the headers timeout, and the next request w
   const gate = await startGate({
     site,
     upstream: flower,
-    env: { FLOWERGATE_PROXY_HEADERS_TIMEOUT: '0.5' },
+    // 5 s: the next request's answer must fit in it too, however busy the machine
+    env: { FLOWERGATE_PROXY_HEADERS_TIMEOUT: '5' },
     t,
   });
-  const started = Date.now();
-  const slow = await request(`${gate.url}${PREFIX}/__slow_headers?delay_ms=4000`, {
+  const started = performance.now();
+  // 60 s late against a timeout of 5 s: only the headers timeout can answer before request()'s own 15 s.
+  const slow = await request(`${gate.url}${PREFIX}/__slow_headers?delay_ms=60000`, {
     headers: { cookie: root },
   });
-  const took = Date.now() - started;
+  const took = performance.now() - started;
   t.is(slow.status, 504);
   t.like(JSON.parse(slow.body), { error: 'gateway_timeout', kind: 'timeout' });
-  t.true(took < 3000, `answered after ${took} ms`);
+  t.true(took >= 4990, `answered after ${took} ms, not before the timeout`);
   t.is(await errors(gate, 'timeout'), 1);
   const next = await request(`${gate.url}${PREFIX}/api/workers`, { headers: { cookie: root } });
   t.is(next.status, 200);
@@ -99,11 +113,13 @@ maybe(
     const gate = await startGate({
       site,
       upstream: flower,
-      env: { FLOWERGATE_PROXY_IDLE_TIMEOUT: '0.5' },
+      // 3 s: the upstream's headers and first chunk must come within it, however busy the machine
+      env: { FLOWERGATE_PROXY_IDLE_TIMEOUT: '3' },
       t,
     });
     const outcome = await new Promise<{ status: number; bytes: number; error: string | null }>((resolve) => {
-      const req = http.get(`${gate.url}${PREFIX}/stream?size=300000&chunk=100000&delay_ms=3000&length=1`, {
+      // 30 s between chunks against an idle timeout of 3 s
+      const req = http.get(`${gate.url}${PREFIX}/stream?size=300000&chunk=100000&delay_ms=30000&length=1`, {
         headers: { cookie: root },
         agent: false,
       });
@@ -122,11 +138,10 @@ maybe(
     t.truthy(outcome.error, 'the client sees an aborted response');
     t.is(await errors(gate, 'timeout'), 1);
     // The metric is observed when the gate's side of the response closes, a moment after the client saw it.
-    await new Promise((resolve) => setTimeout(resolve, 100));
     t.is(
-      sample(
-        await gate.metrics(),
-        'flowergate_proxy_request_duration_seconds_count{method="GET",code="200"}',
+      await eventually(
+        () => finished(gate, 200),
+        (n) => n >= 1,
       ),
       1,
     );
@@ -144,17 +159,24 @@ maybe(
       t,
     });
     const tag = randomUUID();
-    const busy = request(`${gate.url}${PREFIX}/__slow_headers?delay_ms=2500&tag=${tag}`, {
+    // Holds the one connection for 10 s: the waiting request must be answered while it still does.
+    const busy = request(`${gate.url}${PREFIX}/__slow_headers?delay_ms=10000&tag=${tag}`, {
       headers: { cookie: root },
+    });
+    let busyDone = false;
+    void busy.finally(() => {
+      busyDone = true;
     });
     // Only once the upstream has it is the one pooled connection surely taken.
     while (!(await flower.requests()).some((r) => r.query.includes(tag))) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const started = Date.now();
+    const started = performance.now();
     const waiting = await request(`${gate.url}${PREFIX}/api/workers`, { headers: { cookie: root } });
+    const took = performance.now() - started;
     t.is(waiting.status, 504);
-    t.true(Date.now() - started < 2000);
+    t.true(took >= 490, `answered after ${took} ms, not before the connect timeout`);
+    t.false(busyDone, 'answered while the connection was still taken, not once it was free');
     t.is((await busy).status, 200, 'the request holding the connection is unaffected');
     t.is((await request(`${gate.url}${PREFIX}/api/workers`, { headers: { cookie: root } })).status, 200);
   },
@@ -164,8 +186,8 @@ maybe(
   'a client that stops reading is cut off at the idle timeout and is not blamed on the upstream',
   async (t) => {
     const { site, flower, root } = await env();
-    // 2 s: the upstream hashes the whole body before its headers, which must fit in the idle timeout too.
-    const gate = await startGate({ site, upstream: flower, env: { FLOWERGATE_PROXY_IDLE_TIMEOUT: '2' }, t });
+    // 5 s: the upstream hashes the whole body before its headers, which must fit in the idle timeout too.
+    const gate = await startGate({ site, upstream: flower, env: { FLOWERGATE_PROXY_IDLE_TIMEOUT: '5' }, t });
     const size = 64 << 20;
     const outcome = await new Promise<{ bytes: number; error: string | null }>((resolve) => {
       const req = http.get(`${gate.url}${PREFIX}/stream?size=${size}&chunk=${1 << 20}&length=1`, {
@@ -174,15 +196,19 @@ maybe(
       });
       req.on('response', (res) => {
         // Stop reading: the kernel buffers fill, then the gate's writes stall. A paused client cannot see the
-        // close either, so read again well after the idle timeout and look at what is left.
+        // close either, so read again once the gate is done with the exchange, and look at what is left.
         res.pause();
         let bytes = 0;
-        setTimeout(() => {
+        void eventually(
+          () => finished(gate, 200),
+          (n) => n >= 1,
+          { timeoutMs: 60_000, everyMs: 100 },
+        ).then(() => {
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
           });
           res.resume();
-        }, 4500);
+        });
         res.on('error', (e) => resolve({ bytes, error: e.message }));
         res.on('end', () => resolve({ bytes, error: null }));
       });
@@ -199,8 +225,9 @@ maybe(
   'a client that stops sending its body gets 408 at the idle timeout, not blamed on the upstream',
   async (t) => {
     const { site, flower, root } = await env();
-    const gate = await startGate({ site, upstream: flower, env: { FLOWERGATE_PROXY_IDLE_TIMEOUT: '1' }, t });
-    const started = Date.now();
+    // 5 s: the next request's answer must fit in it too, however busy the machine
+    const gate = await startGate({ site, upstream: flower, env: { FLOWERGATE_PROXY_IDLE_TIMEOUT: '5' }, t });
+    const started = performance.now();
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request(`${gate.url}${PREFIX}/upload`, {
         method: 'POST',
@@ -214,8 +241,10 @@ maybe(
       req.on('error', reject);
       req.write(Buffer.alloc(4096)); // and then nothing more
     });
+    const took = performance.now() - started;
     t.is(status, 408);
-    t.true(Date.now() - started < 5000);
+    // At the idle timeout (5 s), not at the server's request timeout (30 s), which would be a 408 too.
+    t.true(took >= 4990 && took < 25_000, `answered after ${took} ms`);
     t.is(await errors(gate, 'timeout'), 0);
     t.is((await request(`${gate.url}${PREFIX}/api/workers`, { headers: { cookie: root } })).status, 200);
   },
