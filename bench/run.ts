@@ -12,9 +12,9 @@
 //   --cpu-prof DIR       run every flowergate under `node --cpu-prof`, profiles into DIR
 //   --fg-env KEY=VALUE   extra environment for every flowergate (repeatable), e.g. to try a setting
 //   --fg-node-flags "…"  extra node flags for every flowergate, e.g. "--max-semi-space-size=4"
-//   --compare-src DIR    rows 2–4 also run flowergate from another checkout's src/ (A/B a change;
+//   --compare-src DIR    rows 2–4 and 6 also run flowergate from another checkout's src/ (A/B a change;
 //                        DIR needs package.json and node_modules, e.g. a symlink to this one's)
-//   --compare-env K=V    rows 2–4 also run flowergate with this extra environment (repeatable; A/B a setting)
+//   --compare-env K=V    rows 2–4 and 6 also run flowergate with this extra environment (repeatable; A/B a setting)
 //   --memory-limit Q|off every flowergate row runs again inside a memory cgroup of Q (default: the chart's
 //                        resources.limits.memory, helm/flowergate/values.yaml) with the image's NODE_OPTIONS
 //                        (Dockerfile); warm also at 128Mi. Needs root (cgroup v1 memory controller or v2)

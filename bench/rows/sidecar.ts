@@ -44,15 +44,28 @@ export async function sidecarRow(): Promise<void> {
     sidecarProblem = 'not available: src/proxy/sidecar.ts does not exist yet';
   } else {
     try {
-      for (const limited of limit === null ? [false] : [false, true]) {
+      const variants = [
+        {
+          id: 'sidecar',
+          root: REPO,
+          env: {} as Record<string, string>,
+          limitBytes: undefined as number | undefined,
+        },
+        ...(limit === null ? [] : [{ id: 'sidecar limited', root: REPO, env: {}, limitBytes: limit }]),
+        ...(settings.compare ? [{ id: 'sidecar compare', ...settings.compare, limitBytes: undefined }] : []),
+      ];
+      for (const variant of variants) {
         const fg = await startFlowergate(
-          `flowergate-sidecar${limited ? '-limited' : ''}`,
-          { FLOWERGATE_DJANGO_DATABASE_URL: sqliteUrl, FLOWERGATE_UPSTREAM: upstream.origin },
-          limited && limit !== null ? { limitBytes: limit } : {},
+          `flowergate-${variant.id.replace(' ', '-')}`,
+          { FLOWERGATE_DJANGO_DATABASE_URL: sqliteUrl, FLOWERGATE_UPSTREAM: upstream.origin, ...variant.env },
+          {
+            root: variant.root,
+            ...(variant.limitBytes === undefined ? {} : { limitBytes: variant.limitBytes }),
+          },
         );
-        if (!limited) sidecar = fg;
+        if (variant.id === 'sidecar') sidecar = fg;
         const t: Target = {
-          id: limited ? 'sidecar limited' : 'sidecar',
+          id: variant.id,
           origin: fg.origin,
           source,
           expect: 200,
@@ -125,6 +138,17 @@ export async function sidecarRow(): Promise<void> {
       ratio,
       checks,
     });
+    const compared = get(results, 'sidecar compare', c);
+    if (compared && pipeS && c !== 1) {
+      lines.push({
+        row: '6 (compare)',
+        what: `flowergate sidecar → upstream — with ${settings.compare?.label}`,
+        connections: String(c),
+        summary: compared,
+        ratio: `${fmtRatio(compared.rps.median / pipeS.rps.median)} pipe${cpuRatio(pipeS, compared)}${p99Ratio(pipeS, compared)}; ${fmtRatio(compared.rps.median / side.rps.median)} sidecar`,
+        checks: [],
+      });
+    }
     if (limitedS && limit !== null) {
       const r = limitedS.rps.median / side.rps.median;
       lines.push({

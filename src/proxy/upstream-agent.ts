@@ -20,12 +20,15 @@ export function connectTimeoutError(ms: number): Error {
 /**
  * One keep-alive agent for every proxied request: bounded connections, LIFO reuse (the warmest
  * socket first, so surplus ones age out), and a connect timeout Node's agent does not have itself.
+ * Every connection may wait in the pool: a smaller free pool closed the surplus of each burst (a
+ * dashboard's parallel requests) only to open it again for the next one, and that churn was the
+ * sidecar's tail (docs/benchmarks.md). Idle ones still close after `keepAliveMs`.
  */
 export function createUpstreamAgent(options: UpstreamAgentOptions): HttpAgent {
   const settings = {
     keepAlive: options.keepAliveMs > 0,
     maxSockets: options.maxSockets,
-    maxFreeSockets: Math.min(options.maxSockets, 32),
+    maxFreeSockets: options.maxSockets,
     scheduling: 'lifo' as const,
     // For free sockets only: how long one may sit idle in the pool before it is closed.
     timeout: options.keepAliveMs > 0 ? options.keepAliveMs : undefined,
