@@ -62,10 +62,16 @@ export function requireBinary(binary: string, debianPackage: string): string {
   return file;
 }
 
-/** Runs a command to completion (for probes such as `nginx -V`); returns stdout+stderr and the status. */
+/**
+ * Runs a command to completion (for probes such as `nginx -V`); returns stdout+stderr and the status. Bounded
+ * (60 s), but generously: on a busy machine `python3 -c 'import tornado'` can take over 10 s, and a probe that
+ * times out would report an installed tool as missing.
+ */
 export function probe(file: string, args: string[]): { status: number | null; output: string } {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 10_000 });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 60_000 });
+  const timedOut =
+    r.error && 'code' in r.error && r.error.code === 'ETIMEDOUT' ? ' (timed out after 60 s)' : '';
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${timedOut}` };
 }
 
 /**
