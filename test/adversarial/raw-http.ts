@@ -18,10 +18,21 @@ export interface RawResponse {
  * answer: the head, then the body until the socket closes, Content-Length is reached, or, for a 101 or a body
  * without a length, `settleMs` pass.
  */
-export function rawRequest(url: string, head: string[], body = '', settleMs = 300): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  head: string[],
+  body = '',
+  options: { settleMs?: number; halfOpen?: boolean } = {},
+): Promise<RawResponse> {
   const { hostname, port } = new URL(url);
+  const settleMs = options.settleMs ?? 300;
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname);
+    // halfOpen: keep our side open after the server's FIN, as a client that never closes would
+    const socket = net.connect({
+      port: Number(port),
+      host: hostname,
+      allowHalfOpen: options.halfOpen ?? false,
+    });
     let data = Buffer.alloc(0);
     let done = false;
     const timeout = setTimeout(() => fail(new Error(`no answer to ${head[0]} within 15 s`)), 15_000);

@@ -7,13 +7,11 @@
 //   runsAnAction(routes[0]);   // true: TaskRevoke.post
 
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PYTHON } from '../support/flower-upstream.ts';
-import { MissingToolError, probe } from '../support/processes.ts';
+import { FLOWER_SOURCE } from '../support/real-flower.ts';
 
 const SCRIPT = fileURLToPath(new URL('./tornado_routes.py', import.meta.url));
-export const FLOWER_SOURCE = '/work/shared/flower/flower-2.1.0';
 
 export interface OracleRequest {
   method: string;
@@ -76,29 +74,6 @@ export function runsAnAction(route: Route): boolean {
     ACTING_HANDLERS.has(route.handler) && route.methods.includes(route.method) && actingMethod(route.method)
   );
 }
-
-/** For toolTest(): Debian's python3 with Tornado and the modules Flower's URL table imports, and the source. */
-export const flowerRoutingTool = {
-  name: 'Flower 2.1 routing (Tornado)',
-  check: () => {
-    if (!existsSync(PYTHON)) throw new MissingToolError(PYTHON, 'python3 python3-tornado');
-    if (!existsSync(`${FLOWER_SOURCE}/flower/urls.py`))
-      throw new MissingToolError(`Flower 2.1.0 source at ${FLOWER_SOURCE}`, 'python3-tornado');
-    const r = probe('/usr/bin/env', [
-      `PYTHONPATH=${FLOWER_SOURCE}`,
-      'PYTHONDONTWRITEBYTECODE=1',
-      PYTHON,
-      '-c',
-      'import flower.urls, flower.app',
-    ]);
-    if (r.status !== 0)
-      throw new MissingToolError(
-        "Flower's URL table for /usr/bin/python3",
-        'python3-tornado python3-celery python3-prometheus-client python3-humanize python3-tz',
-        r.output.trim().split('\n').at(-1),
-      );
-  },
-};
 
 /** Routes every request through Flower's table under `prefix` ('' or 'flower'), in one Python run. */
 export function routeInFlower(prefix: string, requests: readonly OracleRequest[]): Promise<Routing> {

@@ -17,19 +17,19 @@ import {
   startFlowergate,
 } from '../support/e2e.ts';
 import { type FlowerUpstream, startFlowerUpstream } from '../support/flower-upstream.ts';
+import { realFlowerTool } from '../support/real-flower.ts';
 import { toolTest } from '../support/require-tool.ts';
 import { askGate, GATE_ROUTES, type GateRoute } from './ask-gate.ts';
 import { HONEST, hostilePaths } from './path-corpus.ts';
 import {
   ACTING_HANDLERS,
-  flowerRoutingTool,
   type OracleRequest,
   type Route,
   routeInFlower,
   runsAnAction,
 } from './tornado-oracle.ts';
 
-const maybe = await toolTest('tornado', flowerRoutingTool, djangoTool());
+const maybe = await toolTest('tornado', realFlowerTool, djangoTool());
 
 /** "Staff may read, superuser may act", path by path: GET on Flower's read views, POST on its table feed. */
 const READ_VIEWS: readonly PolicyRule[] = [

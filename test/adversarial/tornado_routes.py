@@ -19,7 +19,7 @@ import json
 import os
 import sys
 
-FLOWER_SOURCE = os.environ.get("FLOWER_SOURCE", "/work/shared/flower/flower-2.1.0")
+FLOWER_SOURCE = os.environ["FLOWER_SOURCE"]
 sys.path.insert(0, FLOWER_SOURCE)
 
 import tornado  # noqa: E402
