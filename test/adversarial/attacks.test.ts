@@ -1,11 +1,8 @@
-// Issue 14's attacks end to end, each with its honest twin, through every way flowergate is deployed: real nginx
-// configured as ingress-nginx does it (auth-url, auth-signin) and as a plain `auth_request` recipe, real Caddy
-// `forward_auth` pointed at /auth/forward and at /auth/nginx, and the sidecar. Real Django sessions; the Tornado
-// Flower stand-in records what reached it. Flower runs with --url_prefix=flower, flowergate with
-// FLOWERGATE_URL_PREFIX=flower, FLOWERGATE_ALLOWED_HOSTS and the README's example policy.
+// Issue 14's attacks end to end, each with its honest twin, through every way flowergate is deployed
+// (topologies.ts: ingress-nginx, a plain nginx auth_request recipe, Caddy → /auth/forward, Caddy → /auth/nginx,
+// the sidecar). Real Django sessions; the Tornado Flower stand-in records what reached it.
 
 import type { ExecutionContext } from 'ava';
-import { startCaddy } from '../support/caddy.ts';
 import {
   type DjangoSite,
   djangoTool,
@@ -13,71 +10,19 @@ import {
   marker,
   request,
   shared,
-  startDjangoSite,
   startFlowergate,
 } from '../support/e2e.ts';
-import { type FlowerUpstream, startFlowerUpstream } from '../support/flower-upstream.ts';
-import { startNginx } from '../support/nginx.ts';
+import type { FlowerUpstream } from '../support/flower-upstream.ts';
 import { toolTest } from '../support/require-tool.ts';
-import { ATTACKS, type AttackRequest, PREFIX, statusSeen, type TopologyKind } from './attacks.ts';
+import { ATTACKS, type AttackRequest, PREFIX, statusSeen } from './attacks.ts';
 import { rawRequest, websocketHandshake } from './raw-http.ts';
+import { GATE_ENV, marked, startTopologies, type Topology } from './topologies.ts';
 
 const maybe = await toolTest('nginx', 'nginx-set-misc', 'caddy', 'tornado', djangoTool());
 
 const HTML = 'text/html,application/xhtml+xml,*/*;q=0.8';
-/** Caddy's forward_auth, told to speak the nginx endpoint's header family (it sets X-Forwarded-* itself). */
-const CADDY_AS_NGINX = [
-  '\t\theader_up X-Original-URL {http.request.scheme}://{http.request.hostport}{http.request.uri}',
-  '\t\theader_up X-Original-Method {http.request.method}',
-].join('\n');
 
-interface Topology {
-  name: string;
-  kind: TopologyKind;
-  /** Where the client connects. */
-  url: string;
-}
-
-const setup = shared(async (t) => {
-  const site = await startDjangoSite({ t });
-  const flower = await startFlowerUpstream({ prefix: 'flower', t });
-  const env = { FLOWERGATE_URL_PREFIX: 'flower', FLOWERGATE_ALLOWED_HOSTS: '127.0.0.1,localhost' };
-  const fg = await startFlowergate({ site, env, t });
-  const sidecar = await startFlowergate({ site, env: { ...env, FLOWERGATE_UPSTREAM: flower.url }, t });
-  const nginxAuth = `${fg.url}/_flowergate/auth/nginx`;
-  const topologies: Topology[] = [
-    {
-      name: 'ingress-nginx',
-      kind: 'nginx',
-      url: (await startNginx({ authUrl: nginxAuth, upstream: flower.url, signinUrl: site.loginUrl, t })).url,
-    },
-    {
-      name: 'nginx auth_request',
-      kind: 'nginx',
-      url: (await startNginx({ recipe: 'auth_request', authUrl: nginxAuth, upstream: flower.url, t })).url,
-    },
-    {
-      name: 'Caddy → /auth/forward',
-      kind: 'caddy',
-      url: (await startCaddy({ auth: fg.address, upstream: flower.url, t })).url,
-    },
-    {
-      name: 'Caddy → /auth/nginx',
-      kind: 'caddy',
-      url: (
-        await startCaddy({
-          auth: fg.address,
-          uri: '/_flowergate/auth/nginx',
-          snippets: { forwardAuth: CADDY_AS_NGINX },
-          upstream: flower.url,
-          t,
-        })
-      ).url,
-    },
-    { name: 'sidecar', kind: 'sidecar', url: sidecar.url },
-  ];
-  return { site, flower, fg, sidecar, topologies };
-});
+const setup = shared(startTopologies);
 
 /** Sends one attack request through a topology, marked so the upstream's record can be found. */
 async function send(
@@ -99,10 +44,6 @@ async function send(
   const body = spec.method === 'GET' || spec.method === 'HEAD' ? undefined : '';
   return request(`${topology.url}/`, { method: spec.method, headers, target: spec.target, body });
 }
-
-/** The requests Flower received carrying `X-Attack-Id: mark`. */
-const marked = async (flower: FlowerUpstream, mark: string) =>
-  (await flower.requests()).filter((r) => r.headers['x-attack-id'] === mark);
 
 const reasonOf = (res: HttpResponse): string | undefined => {
   try {
@@ -230,7 +171,7 @@ maybe(
     const trusting = await startFlowergate({
       site,
       env: {
-        FLOWERGATE_URL_PREFIX: 'flower',
+        ...GATE_ENV,
         FLOWERGATE_ALLOWED_HOSTS: '127.0.0.1,flower.example.com',
         FLOWERGATE_UPSTREAM: flower.url,
         FLOWERGATE_TRUSTED_PROXIES: '127.0.0.1/32',
