@@ -92,3 +92,55 @@ for (const name of TOPOLOGIES) {
     },
   );
 }
+
+/** Request-target forms other than a path (RFC 9112 §3.2): absolute-form, as to a forward proxy, and `*`. */
+const OTHER_FORMS = (own: string) => [
+  `${own}${PREFIX}/api/task/revoke/x`,
+  `http://evil.example${PREFIX}/api/task/revoke/x`,
+  `http://127.0.0.1${PREFIX}/api/task/revoke/x/../../../../tasks/datatable`,
+  `http://127.0.0.1${PREFIX}/api/task/revoke/x/%2e%2e/%2e%2e/%2e%2e/%2e%2e/tasks/datatable`,
+  '*',
+];
+
+maybe('absolute-form and asterisk-form targets from staff never run a Flower action', async (t) => {
+  const { site, flower, topologies } = await setup();
+  const cookie = await site.cookie('staff');
+  const reached: { method: string; uri: string }[] = [];
+  for (const topology of topologies) {
+    for (const target of OTHER_FORMS(topology.url)) {
+      const id = `form-${++ids}`;
+      await request(`${topology.url}/`, {
+        method: 'POST',
+        target,
+        body: '',
+        headers: { cookie, origin: topology.url, accept: 'application/json', 'x-attack-id': id },
+      });
+      for (const seen of (await flower.requests()).filter((r) => r.headers['x-attack-id'] === id)) {
+        reached.push({ method: seen.method, uri: seen.uri });
+      }
+    }
+  }
+  // nginx turns an absolute-form target into its path and judges that path; the others refuse them
+  const { routes } = await routeInFlower('flower', reached);
+  t.deepEqual(
+    routes.filter(runsAnAction).map((r) => `${r.method} ${r.uri} → ${r.handler}`),
+    [],
+  );
+  // the honest twin: the same staff session may POST the tasks table feed in absolute form through nginx
+  const ingress = topologies.find((tp) => tp.name === 'ingress-nginx')!;
+  const id = `form-${++ids}`;
+  const honest = await request(`${ingress.url}/`, {
+    method: 'POST',
+    target: `${ingress.url}${PREFIX}/tasks/datatable`,
+    body: '',
+    headers: { cookie, origin: ingress.url, accept: 'application/json', 'x-attack-id': id },
+  });
+  t.is(honest.status, 200);
+  t.like(
+    (await flower.requests()).find((r) => r.headers['x-attack-id'] === id),
+    {
+      method: 'POST',
+      uri: `${PREFIX}/tasks/datatable`,
+    },
+  );
+});
