@@ -38,6 +38,7 @@ const BAD_FRAMINGS: ReadonlyArray<{ name: string; lines: string[] }> = [
   { name: 'identity, chunked', lines: ['Transfer-Encoding: identity, chunked'] },
   { name: 'two Transfer-Encoding lines', lines: ['Transfer-Encoding: gzip', 'Transfer-Encoding: chunked'] },
   { name: 'chunked, gzip', lines: ['Transfer-Encoding: chunked, gzip'] },
+  { name: 'chunked with a Content-Length', lines: ['Transfer-Encoding: chunked', 'Content-Length: 3'] },
 ];
 
 const setup = shared(async (t) => {
