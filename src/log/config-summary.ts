@@ -1,5 +1,5 @@
 import { describeDatabase } from '../config/database-url.ts';
-import type { Config } from '../config/schema.ts';
+import { type Config, effectiveUrlPrefix } from '../config/schema.ts';
 import { MASK, scrub } from './scrub.ts';
 
 /**
@@ -36,6 +36,8 @@ export function summarizeConfig(config: Config): Record<string, unknown> {
     },
     cache: config.cache,
     trustedProxies: config.trustedProxies,
+    urlPrefix: effectiveUrlPrefix(config),
+    allowedHosts: config.allowedHosts,
     kubernetes: {
       tokenAuth: kubernetes.tokenAuth,
       audiences: kubernetes.audiences.length,

@@ -1,9 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { DecisionObserver, Pipeline } from '../decision/pipeline.ts';
+import { type DecisionObserver, type Pipeline, refusal } from '../decision/pipeline.ts';
 import type { OriginalRequest } from '../decision/request.ts';
 import { type FailureLog, failureKind } from '../log/failure-log.ts';
 import type { NetworkSet } from '../policy/networks.ts';
 import { type Answer, type AnswerOptions, denialAnswer, identityFailed } from '../server/answer.ts';
+import { isMalformed } from '../server/dialects/dialect.ts';
 import { type Forwarded, proxyRequest } from './original-request.ts';
 import type { RequestHygieneFn } from './request-headers.ts';
 
@@ -31,7 +32,7 @@ const badRequest = (detail: string): GateOutcome => ({
   answer: {
     status: 400,
     headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
-    body: `${JSON.stringify({ error: 'bad_request', detail })}\n`,
+    body: `${JSON.stringify({ decision: 'forbidden', reason: 'bad_request', detail })}\n`,
   },
 });
 
@@ -45,7 +46,15 @@ export function createGate(
   return async (req, websocket) => {
     const started = performance.now();
     const parsed = proxyRequest(req, deps.trustedProxies, websocket);
-    if (typeof parsed === 'string') return badRequest(parsed);
+    if (isMalformed(parsed)) {
+      // Counted and audited like the forward-auth endpoints' malformed sub-requests.
+      deps.observe(
+        parsed.request,
+        refusal('bad_request', parsed.request.uri),
+        (performance.now() - started) / 1000,
+      );
+      return badRequest(parsed.malformed);
+    }
     const { original, forwarded } = parsed;
     const result = await deps.pipeline(original);
     deps.observe(original, result, (performance.now() - started) / 1000);

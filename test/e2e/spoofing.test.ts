@@ -142,10 +142,11 @@ maybe(
     t.is(staff.status, 403, 'still a POST to shutdown');
     // The other family's copy passes through nginx untouched: naming another path or method, it is refused
     // (flowergate's 400, which nginx's auth_request answers as 500), never believed.
-    for (const forged of [
+    const forgeries: Record<string, string>[] = [
       { 'x-forwarded-uri': '/healthcheck', 'x-forwarded-host': '127.0.0.1' },
       { 'x-forwarded-method': 'GET' },
-    ]) {
+    ];
+    for (const forged of forgeries) {
       const res = await request(`${nginx.url}/api/worker/shutdown/w1@host?m=${m}`, {
         method: 'POST',
         headers: { cookie: await site.cookie('root'), origin: nginx.url, ...forged },

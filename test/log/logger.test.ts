@@ -110,6 +110,8 @@ test('the start-up configuration summary says what was loaded and holds no secre
       FLOWERGATE_DJANGO_SECRET_KEY_FALLBACKS: `${FALLBACK_KEY},another-old-key-0000000000`,
       FLOWERGATE_DJANGO_DATABASE_URL: `postgres://flower:${encodeURIComponent(DB_PASSWORD)}@db.internal:5432/app?sslmode=require`,
       FLOWERGATE_UPSTREAM: 'http://admin:upstream-pass-123@flower:5555',
+      FLOWERGATE_PROXY_URL_PREFIX: 'flower/',
+      FLOWERGATE_ALLOWED_HOSTS: 'flower.example.com',
     },
   });
   const summary = summarizeConfig(config);
@@ -119,6 +121,8 @@ test('the start-up configuration summary says what was loaded and holds no secre
   t.like(summary, {
     mode: 'proxy',
     upstream: 'http://admin:***@flower:5555',
+    urlPrefix: '/flower', // the alias, as the gate uses it
+    allowedHosts: ['flower.example.com'],
     django: {
       secretKey: `*** (${SECRET_KEY.length} characters)`,
       secretKeyFallbacks: 2,

@@ -350,5 +350,20 @@ maybe(
       headers: { cookie: root },
     });
     t.is(honest.status, 200);
+    // Each refusal is a counted decision; an absolute-form target too (refused before any path is read).
+    const series = (reason: string) =>
+      `flowergate_auth_decisions_total{dialect="proxy",decision="forbidden",reason="${reason}"}`;
+    const before = sample(await gate.metrics(), series('bad_request')) ?? 0;
+    const absolute = await request(gate.url, {
+      target: `http://127.0.0.1:${gate.port}${PREFIX}/api/workers`,
+      headers: { cookie: root },
+    });
+    t.is(absolute.status, 400);
+    t.like(JSON.parse(absolute.body), { decision: 'forbidden', reason: 'bad_request' });
+    const text = await gate.metrics();
+    t.is(sample(text, series('bad_request')), before + 1);
+    t.true((sample(text, series('ambiguous_path')) ?? 0) >= 5);
+    t.true((sample(text, series('outside_prefix')) ?? 0) >= 2);
+    t.true((sample(text, series('disallowed_host')) ?? 0) >= 2);
   },
 );

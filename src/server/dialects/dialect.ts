@@ -25,7 +25,7 @@ export interface Malformed {
 
 export type Extract = (request: SubRequest, trusted: NetworkSet | null) => OriginalRequest | Malformed;
 
-export function isMalformed(value: OriginalRequest | Malformed): value is Malformed {
+export function isMalformed<T extends object>(value: T | Malformed): value is Malformed {
   return 'malformed' in value;
 }
 
@@ -76,11 +76,16 @@ export function commonFields(
     xRequestedWith: header(h, 'x-requested-with'),
     origin: header(h, 'origin'),
     referer: header(h, 'referer'),
-    websocket: isWebSocket(h.upgrade),
+    websocket: isWebSocket(h.upgrade, h['sec-websocket-key']),
   };
 }
 
-export function isWebSocket(upgrade: string | undefined): boolean {
+/**
+ * A WebSocket handshake: `Upgrade: websocket`, or a `Sec-WebSocket-Key` — an end-to-end header, so it
+ * reaches the sub-request where a proxy drops the hop-by-hop `Upgrade` (nginx's auth_request does).
+ */
+export function isWebSocket(upgrade: string | undefined, key: string | string[] | undefined): boolean {
+  if (key !== undefined) return true;
   return upgrade !== undefined && upgrade.length === 9 && upgrade.toLowerCase() === 'websocket';
 }
 

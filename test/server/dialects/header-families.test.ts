@@ -149,12 +149,18 @@ test('forward endpoint: a decision is only ever on X-Forwarded-*, and every othe
   );
 });
 
-test('an Upgrade: websocket the proxy passes marks the request as a handshake, in every dialect', (t) => {
+test('an Upgrade: websocket or a Sec-WebSocket-Key the proxy passes marks the request as a handshake', (t) => {
   for (const [extract, headers] of [
     [extractNginx, NGINX],
     [extractForward, FORWARD],
   ] as const) {
     t.true((run(extract, { ...headers, upgrade: 'WebSocket' }) as OriginalRequest).websocket);
+    // nginx's auth_request drops the hop-by-hop Upgrade, but the handshake's key still arrives.
+    t.true(
+      (run(extract, { ...headers, 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }) as OriginalRequest)
+        .websocket,
+    );
     t.false((run(extract, headers) as OriginalRequest).websocket);
+    t.false((run(extract, { ...headers, upgrade: 'h2c' }) as OriginalRequest).websocket);
   }
 });
