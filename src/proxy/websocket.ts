@@ -84,6 +84,8 @@ export function createUpgradeHandler(deps: WebSocketDeps) {
     let upstreamReq: ClientRequest | null = null;
     let tunnel: Duplex | null = null;
     let done = false;
+    /** The upstream's answer when it did not upgrade; the exchange ends when the client's connection does. */
+    let answered: number | null = null;
     let timer: NodeJS.Timeout | undefined;
     const finish = (code: number) => {
       if (done) return;
@@ -92,10 +94,10 @@ export function createUpgradeHandler(deps: WebSocketDeps) {
       deps.metrics.proxyRequest('GET', code, (performance.now() - started) / 1000);
       settled();
     };
-    // The client left before the upstream answered: nothing is waiting for the handshake any more.
+    // The client left before the upstream answered (499), or its answer is over.
     socket.once('close', () => {
       if (!tunnel) upstreamReq?.destroy();
-      finish(499);
+      finish(answered ?? 499);
     });
 
     const handshake = {
@@ -113,9 +115,16 @@ export function createUpgradeHandler(deps: WebSocketDeps) {
         );
         // Registered before http-proxy's own listeners, so the headers are cleaned before it writes them.
         proxyReq.once('response', (res) => {
+          clearTimeout(timer);
           cleanHeaders(res.headers, false);
           res.headers.connection = 'close';
-          finish(res.statusCode ?? 502);
+          answered = res.statusCode ?? 502;
+          // Not upgraded: this is a plain answer, and it ends like one. http-proxy pipes it to the socket and
+          // ends our side; the socket is then closed, so a client that keeps its side open cannot keep the
+          // connection (and shutdown) waiting, nor one that stops reading the answer.
+          socket.once('finish', () => socket.destroy());
+          if ('setTimeout' in socket && typeof socket.setTimeout === 'function')
+            socket.setTimeout(deps.timeouts.idleMs, () => socket.destroy());
         });
         proxyReq.once('upgrade', (res, upstreamSocket: Duplex) => {
           cleanHeaders(res.headers, true);

@@ -9,10 +9,12 @@ import {
   type FlowergateInProcess,
   type FlowergateOptions,
   type FlowergateProcess,
+  shared,
+  startDjangoSite,
   startFlowergateInProcess,
   startFlowergateProcess,
 } from '../support/e2e.ts';
-import type { FlowerUpstream } from '../support/flower-upstream.ts';
+import { type FlowerUpstream, startFlowerUpstream } from '../support/flower-upstream.ts';
 import type { Teardown } from '../support/processes.ts';
 
 export const PREFIX = '/flower';
@@ -76,3 +78,16 @@ export function sample(text: string, series: string): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * For a test file whose tests each start their own gate: one Django site and one upstream under PREFIX,
+ * built on first use and stopped after the file's last test, with a superuser's session cookie.
+ */
+export const sharedSiteAndUpstream = () =>
+  shared(async (t) => {
+    const [site, flower] = await Promise.all([
+      startDjangoSite({ t }),
+      startFlowerUpstream({ prefix: PREFIX.slice(1), t }),
+    ]);
+    return { site, flower, root: await site.cookie('root') };
+  });

@@ -6,21 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMON_IDENTITY_HEADERS } from '../../src/proxy/request-headers.ts';
-import { djangoTool, request, shared, startDjangoSite } from '../support/e2e.ts';
-import { type FlowerUpstream, startFlowerUpstream } from '../support/flower-upstream.ts';
+import { djangoTool, request } from '../support/e2e.ts';
+import type { FlowerUpstream } from '../support/flower-upstream.ts';
 import { CI_JOB, CI_TOKEN, startApi } from '../support/kube/harness.ts';
 import { toolTest } from '../support/require-tool.ts';
-import { PREFIX, startGate, startGateProcess } from './harness.ts';
+import { PREFIX, sharedSiteAndUpstream, startGate, startGateProcess } from './harness.ts';
 
 const maybe = await toolTest('tornado', djangoTool());
 
-const env = shared(async (t) => {
-  const [site, flower] = await Promise.all([
-    startDjangoSite({ t }),
-    startFlowerUpstream({ prefix: 'flower', t }),
-  ]);
-  return { site, flower, root: await site.cookie('root') };
-});
+const env = sharedSiteAndUpstream();
 
 /** The headers Flower received for the request tagged `tag` (names lower-cased). */
 async function seen(flower: FlowerUpstream, tag: string): Promise<Record<string, string>> {
