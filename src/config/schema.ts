@@ -284,7 +284,7 @@ const log = z
       .max(1)
       .default(0)
       .describe(
-        'share of repeated allows logged (a read on a cached verdict, or a public path); forbidden users, errors, fresh verdicts and unsafe methods always are (unauthenticated ones: see unauthenticatedPerSecond)',
+        'share of repeated allows logged (a read on a cached verdict, or a public path); forbidden users, fresh verdicts and unsafe methods always are (unauthenticated ones: see unauthenticatedPerSecond; errors: once per reason every 10 s, the rest counted)',
       ),
     unauthenticatedPerSecond: z
       .int()
