@@ -95,7 +95,7 @@ maybe(
     const slow = get(`${gate.url}${PREFIX}/__slow_headers?delay_ms=1500`, root, agent);
 
     const ws = new WebSocket(`ws://127.0.0.1:${gate.port}${PREFIX}/ws/echo`, {
-      headers: { cookie: root },
+      headers: { cookie: root, origin: gate.url },
     } as unknown as string[]);
     await new Promise((resolve, reject) => {
       ws.onopen = resolve;
