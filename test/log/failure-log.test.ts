@@ -1,13 +1,23 @@
 // Repeated failures are summarised: the unit (a clock and timers moved by hand), then real outages — a
 // PostgreSQL session store nobody listens for, an upstream that refuses — under a flood of real Django
 // sessions, counting the log lines, the answers and the metrics.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { createFailureLog, FAILURE_LOG_INTERVAL_MS } from '../../src/log/failure-log.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { ThrottleTimers } from '../../src/log/throttle.ts';
 import { NOTHING_LISTENS, PREFIX, startGate } from '../proxy/harness.ts';
-import { djangoTool, startDjangoSite, startFlowergateInProcess } from '../support/e2e.ts';
+import {
+  djangoTool,
+  shared,
+  startDjangoSite,
+  startFlowergateInProcess,
+  startFlowergateProcess,
+} from '../support/e2e.ts';
+import { startApi } from '../support/kube/harness.ts';
 import { toolTest } from '../support/require-tool.ts';
 import { captureLines } from './capture.ts';
 
@@ -63,6 +73,11 @@ test('a kind that is not a plain code cannot grow the table or the line: it is c
 
 const maybe = await toolTest('tornado', djangoTool());
 
+const env = shared(async (t) => {
+  const site = await startDjangoSite({ t });
+  return { site, cookie: await site.cookie('root') };
+});
+
 /** `count` requests, `parallel` at a time on keep-alive connections; returns each status. */
 async function flood(count: number, parallel: number, send: (agent: http.Agent) => Promise<number>) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
@@ -106,8 +121,7 @@ const accounted = (lines: Record<string, unknown>[], full: (line: Record<string,
 maybe(
   'a session-store outage under 1,500 requests adds a handful of log lines, and every request is answered 503 and counted',
   async (t) => {
-    const site = await startDjangoSite({ t });
-    const cookie = await site.cookie('root');
+    const { site, cookie } = await env();
     const gate = await startFlowergateInProcess({
       site,
       // Nothing listens on port 1: every lookup is refused, as when the database is down.
@@ -157,8 +171,7 @@ maybe(
 maybe(
   'an upstream that is down is one failure line per interval plus a count, and every request is answered 502 and counted',
   async (t) => {
-    const site = await startDjangoSite({ t });
-    const cookie = await site.cookie('root');
+    const { site, cookie } = await env();
     const gate = await startGate({ site, upstream: NOTHING_LISTENS, t });
     const statuses = await flood(300, 10, (agent) =>
       get(agent, `${gate.url}${PREFIX}/api/workers`, { cookie, accept: 'application/json' }),
@@ -173,5 +186,41 @@ maybe(
       accounted(failures, (line) => line['msg'] === 'upstream failed; answered 502'),
       300,
     );
+  },
+);
+
+maybe(
+  'a Kubernetes API outage under a flood of service-account tokens is summarised the same way; every request is answered 503',
+  async (t) => {
+    const { site } = await env();
+    const api = await startApi(t, { allow: () => true });
+    api.failAll({ kind: 'status', code: 500 });
+    const dir = mkdtempSync(join(tmpdir(), 'fg-kube-down-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'kubeconfig'), api.kubeconfig());
+    const gate = await startFlowergateProcess({
+      site,
+      env: { FLOWERGATE_KUBERNETES_TOKEN_AUTH: 'true', KUBECONFIG: join(dir, 'kubeconfig') },
+      t,
+    });
+    let token = 0;
+    // A token never seen before each time, so no cached review answers for the API server.
+    const statuses = await flood(300, 10, (agent) =>
+      get(agent, `${gate.url}/_flowergate/auth/nginx`, {
+        authorization: `Bearer ci-token-${++token}-0123456789abcdef`,
+        'x-original-url': 'http://flower.example/flower/api/workers',
+        'x-original-method': 'GET',
+      }),
+    );
+    t.deepEqual([...new Set(statuses)], [503]);
+    await gate.stop(); // SIGTERM: the pending counts are written before exit
+    const lines = gate.logs();
+    const failures = lines.filter((line) => line['failure'] === 'KUBE_UNAVAILABLE');
+    t.true(failures.length <= 10, `${failures.length} lines for 300 requests`);
+    t.is(
+      accounted(failures, (line) => line['msg'] === 'decision failed; answered 503'),
+      300,
+    );
+    t.false(JSON.stringify(lines).includes('ci-token-'), 'no token in the log');
   },
 );
