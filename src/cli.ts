@@ -5,8 +5,10 @@ import { runPolicyPrint } from './policy/presets-print.ts';
 
 const USAGE = `usage:
   flowergate [serve] [--config FILE]
-  flowergate check [--config FILE] [--at ISO-8601] [--method M] [--path P] [--host H] [--cookie-header H]...
+  flowergate check [--config FILE] [--at ISO-8601] [--method M] [--path P] [--host H] [--scheme https]
+                   [--origin O] [--referer R] [--cookie-header H]...
       Explains verdicts without a server; Cookie headers from --cookie-header or one per line on stdin.
+      An unsafe method (POST…) also faces the CSRF guard: give --host and --origin (or --referer) as the browser would.
       Exit 0 when every line is allowed, 1 when any is denied, 2 on a configuration error.
   flowergate policy print [--config FILE] [--preset NAME] [--operator-group G]
       Prints the rules in the order they apply (policy.rules, then the preset's) as YAML.
@@ -31,6 +33,9 @@ async function main(argv: string[]): Promise<number> {
           method: { type: 'string' },
           path: { type: 'string' },
           host: { type: 'string' },
+          scheme: { type: 'string' },
+          origin: { type: 'string' },
+          referer: { type: 'string' },
           'cookie-header': { type: 'string', multiple: true },
         },
         strict: true,

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { loadConfig } from '../config/load.ts';
 import { effectiveUrlPrefix } from '../config/schema.ts';
+import { createCsrfGuard } from '../decision/csrf.ts';
 import { decide, principalOf } from '../decision/decide.ts';
 import { openDatabase } from '../django/database/open-database.ts';
 import { nowMicros, parseInstant } from '../django/instant.ts';
@@ -16,6 +17,11 @@ export interface CheckOptions {
   readonly method?: string | undefined;
   readonly path?: string | undefined;
   readonly host?: string | undefined;
+  /** The request's scheme: with --host, its own origin for the CSRF guard (default https). */
+  readonly scheme?: string | undefined;
+  /** `Origin` and `Referer` as the browser would send them: the CSRF guard judges unsafe methods by them. */
+  readonly origin?: string | undefined;
+  readonly referer?: string | undefined;
   readonly cookieHeaders: readonly string[];
 }
 
@@ -62,6 +68,30 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
     io.stderr.write(`flowergate check: --path is outside the URL prefix ${prefix}; it would be refused\n`);
     return 2;
   }
+  const scheme = options.scheme ?? 'https';
+  if (scheme !== 'http' && scheme !== 'https') {
+    io.stderr.write('flowergate check: --scheme must be http or https\n');
+    return 2;
+  }
+  // The service's CSRF guard, as the pipeline applies it: to a Django user's unsafe request the policy allowed.
+  const csrfGuard = config.policy.csrfGuard ? createCsrfGuard(config.policy.trustedOrigins) : () => true;
+  const sameOrigin = (cookie: string) =>
+    csrfGuard({
+      dialect: 'forward',
+      requestId: 'check',
+      method,
+      scheme,
+      host: options.host ?? '',
+      uri: requested,
+      client: null,
+      cookie,
+      authorization: undefined,
+      accept: undefined,
+      xRequestedWith: undefined,
+      origin: options.origin,
+      referer: options.referer,
+      websocket: false,
+    });
   const database = await openDatabase(config);
   const resolver = createSessionResolver(config.django, database);
   const match = createPolicy(config.policy).match({
@@ -86,6 +116,10 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
         match,
       );
       const user = verdict.kind === 'user' ? verdict.identity : null;
+      const crossSite = outcome.decision === 'allow' && user !== null && !sameOrigin(header);
+      const { decision, reason } = crossSite
+        ? ({ decision: 'forbidden', reason: 'csrf_origin_mismatch' } as const)
+        : outcome;
       return {
         authenticated: user !== null,
         userId: user?.userId ?? null,
@@ -95,9 +129,9 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
         isStaff: user?.isStaff ?? false,
         isActive: user?.isActive ?? false,
         viaFallbackKey: user?.viaFallbackKey ?? false,
-        allowed: outcome.decision === 'allow',
-        decision: outcome.decision,
-        reason: outcome.reason,
+        allowed: decision === 'allow',
+        decision,
+        reason,
         rule: match.rule,
         require: match.requirementText,
       };
