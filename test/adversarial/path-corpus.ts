@@ -3,6 +3,8 @@
 // `P` in a template is the URL prefix ('' or '/flower'); every path here is printable ASCII without spaces, so
 // it can travel as a request-target and in a header value (NUL and overlong UTF-8 appear percent-encoded).
 
+import fc from 'fast-check';
+
 export interface CorpusPath {
   /** What trick it is: shown in failure messages. */
   family: string;
@@ -142,12 +144,60 @@ const prefixFamilies: Record<string, (P: string) => string[]> = {
   ],
 };
 
+/**
+ * Paths fast-check puts together from Flower's own segments, dot segments, separators and suffixes: the
+ * combinations nobody wrote down. A fixed seed, so every run (and every topology) sends the same ones.
+ */
+const GENERATED_SEED = 14;
+const GENERATED_COUNT = 100;
+function generated(P: string): string[] {
+  // a real route to start from, then tricks, then maybe a read route to land on
+  const base = fc.constantFrom(
+    '/api/task/revoke/x',
+    '/api/worker/shutdown/w1@host',
+    '/api/task/apply/t',
+    '/api/task/info/x',
+    '/tasks',
+    '/tasks/datatable',
+    '',
+  );
+  const trick = fc.constantFrom(
+    '/..',
+    '/.',
+    '/%2e%2e',
+    '/%2E.',
+    '/.%2e',
+    '/%2e',
+    '//',
+    '/',
+    ';',
+    '/;',
+    '/..;',
+    '%2f..',
+    '\\..',
+    '/%c0%ae%c0%ae',
+    '/%00',
+    '/x',
+    '/api',
+    '/task',
+  );
+  const landing = fc.constantFrom('', '/tasks/datatable', '/tasks', '/', '?a=/../x', '#/../x', '%3f/..');
+  const path = fc
+    .tuple(base, fc.array(trick, { minLength: 1, maxLength: 8 }), landing)
+    .map(([route, tricks, end]) => `${P}${route}${tricks.join('')}${end}`);
+  return fc.sample(path, { numRuns: GENERATED_COUNT, seed: GENERATED_SEED });
+}
+
 /** The corpus under `prefix` ('' or 'flower'), without duplicates, in a stable order. */
 export function hostilePaths(prefix: string): CorpusPath[] {
   const P = prefix ? `/${prefix.replace(/^\/+|\/+$/g, '')}` : '';
   const seen = new Set<string>();
   const out: CorpusPath[] = [];
-  const all = P ? { ...families, ...prefixFamilies } : families;
+  const all = {
+    ...families,
+    ...(P ? prefixFamilies : {}),
+    [`generated (fast-check, seed ${GENERATED_SEED})`]: generated,
+  };
   for (const [family, make] of Object.entries(all)) {
     for (const uri of make(P)) {
       if (!uri.startsWith('/') || seen.has(uri)) continue;
