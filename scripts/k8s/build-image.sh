@@ -3,6 +3,9 @@
 #
 #   scripts/k8s/build-image.sh [IMAGE]        # default IMAGE: localhost/flowergate:dev
 #
+# The image itself is distroless-style (see the Dockerfile); the stand-in base below is only the
+# build stages' image.
+#
 # No container registry is reachable here, so the base image the Dockerfile names
 # (docker.io/library/node:24-bookworm-slim) is made locally when absent: a Debian bookworm minbase
 # root filesystem (debootstrap, from the system's apt mirror), trimmed like the -slim images, plus
@@ -29,6 +32,10 @@ done
 [[ -x "$node_bin" ]] || { echo "build-image: $node_bin missing (npm ci)" >&2; exit 3; }
 
 mkdir -p "$work"
+# One build at a time: the image test and the release test (and people) share $work, and a second
+# debootstrap would delete the first one's root filesystem under it. The lock goes with the process.
+exec 9>"$work/lock"
+flock 9
 cat >"$work/containers.conf" <<'CONF'
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]

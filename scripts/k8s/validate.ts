@@ -84,6 +84,43 @@ const checkBackendRef = (ref: unknown, at: string): string[] => [
   ...(isObject(ref) && isPort(ref['port']) ? [] : [`${at}.port must be an integer 1-65535`]),
 ];
 
+const isHeaderList = (v: unknown) =>
+  Array.isArray(v) && v.every((h) => isString(h) && /^[A-Za-z0-9-]+$/.test(h));
+
+/** An HTTPRoute filter; of the types, the chart uses ExternalAuth (GEP-1494, HTTPExternalAuthFilter). */
+const checkFilter = (filter: unknown, at: string): string[] => {
+  if (!isObject(filter) || filter['type'] !== 'ExternalAuth')
+    return [`${at}.type: the chart renders only ExternalAuth filters`];
+  const auth = filter['externalAuth'];
+  const http = isObject(auth) ? auth['http'] : undefined;
+  return [
+    ...closedKeys(at, filter, ['type', 'externalAuth']),
+    ...closedKeys(`${at}.externalAuth`, auth, ['protocol', 'backendRef', 'http', 'grpc', 'forwardBody']),
+    ...(isObject(auth) && ['HTTP', 'GRPC'].includes(auth['protocol'] as string)
+      ? []
+      : [`${at}.externalAuth.protocol must be HTTP or GRPC`]),
+    ...(isObject(auth) ? checkBackendRef(auth['backendRef'], `${at}.externalAuth.backendRef`) : []),
+    ...(http === undefined
+      ? []
+      : [
+          ...closedKeys(`${at}.externalAuth.http`, http, [
+            'path',
+            'allowedHeaders',
+            'allowedResponseHeaders',
+          ]),
+          ...(isObject(http) &&
+          (http['path'] === undefined || (isString(http['path']) && http['path'].startsWith('/')))
+            ? []
+            : [`${at}.externalAuth.http.path must start with /`]),
+          ...(['allowedHeaders', 'allowedResponseHeaders'] as const).flatMap((key) =>
+            isObject(http) && http[key] !== undefined && !isHeaderList(http[key])
+              ? [`${at}.externalAuth.http.${key} must be a list of header names`]
+              : [],
+          ),
+        ]),
+  ];
+};
+
 /** gateway.networking.k8s.io/v1 HTTPRoute (the fields the chart uses; sigs.k8s.io/gateway-api apis/v1/httproute_types.go). */
 const checkHTTPRoute: Check = (o) => {
   const spec = o['spec'];
@@ -119,6 +156,7 @@ const checkHTTPRoute: Check = (o) => {
                     : [`${mat}.path.value must start with /`]),
                 ];
               }),
+              ...(rule['filters'] === undefined ? [] : each(`${at}.filters`, rule['filters'], checkFilter)),
               ...each(`${at}.backendRefs`, rule['backendRefs'], checkBackendRef, 1),
             ]
           : []),

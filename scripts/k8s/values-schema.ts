@@ -259,6 +259,13 @@ const chartProperties: Record<string, Schema> = {
     pathType: { enum: ['Prefix', 'Exact', 'ImplementationSpecific'] },
     tls: arrayOf(closed({ hosts: arrayOf(str()), secretName: str() })),
     annotations: stringMap(),
+    whoami: bool(),
+    nginx: closed({
+      authKeepalive: int({ minimum: 0, maximum: 10000 }),
+      authKeepaliveRequests: int({ minimum: 1 }),
+      authKeepaliveTimeout: int({ minimum: 1 }),
+      authCacheSeconds: int({ minimum: 0, maximum: 3600 }),
+    }),
     flowerService: closed({ name: dnsName, port: { anyOf: [int({ minimum: 1, maximum: 65535 }), str()] } }),
   }),
   httpRoute: closed({
@@ -279,6 +286,8 @@ const chartProperties: Record<string, Schema> = {
     hostnames: arrayOf(str()),
     path: str({ pattern: '^$|^/' }),
     annotations: stringMap(),
+    externalAuth: bool(),
+    flowerService: closed({ name: dnsName, port: int({ minimum: 1, maximum: 65535 }) }),
   }),
   traefik: closed({ middleware: closed({ enabled: triState, trustForwardHeader: bool() }) }),
   envoyGateway: closed({
@@ -374,6 +383,12 @@ const chartProperties: Record<string, Schema> = {
   ),
   networkPolicy: closed({
     enabled: bool(),
+    ingressPresets: arrayOf(
+      { enum: ['ingress-nginx', 'traefik', 'traefik-k3s', 'envoy-gateway', 'istio'] },
+      {
+        uniqueItems: true,
+      },
+    ),
     ingressFrom: arrayOf(ref('networkPolicyPeer')),
     metricsFrom: arrayOf(ref('networkPolicyPeer')),
     egress: arrayOf(closed({ to: arrayOf(ref('networkPolicyPeer')), ports: arrayOf(openObject()) })),

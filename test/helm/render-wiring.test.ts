@@ -3,21 +3,12 @@
  * names, NOTES.txt, and a cross-check that flowergate's own config loader accepts the result.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import test from 'ava';
 import { parse as parseYaml } from 'yaml';
-import { CHART, render, runHelm } from '../../scripts/k8s/helm.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import {
-  ALL_APIS,
-  container,
-  forwardAuth,
-  kinds,
-  one,
-  podSpec,
-  renderWith,
-  sidecar,
-} from './render-helpers.ts';
+import { CHART, ROOT, render, runHelm } from '../../scripts/k8s/helm.ts';
+import { type SecretData, startupConfig } from './pod-env.ts';
+import { ALL_APIS, forwardAuth, kinds, one, podSpec, renderWith, sidecar } from './render-helpers.ts';
 
 test('Prometheus Operator objects appear when the API exists, prometheus.io annotations otherwise', async (t) => {
   const bare = await renderWith(forwardAuth);
@@ -179,44 +170,46 @@ test('NOTES.txt tells each topology what to do next', async (t) => {
 
 /**
  * The configuration the chart hands to flowergate (ConfigMap file + environment + secret files) is
- * accepted by the application's own loader, for every CI values file. An unknown FLOWERGATE_*
- * variable, a misspelled key or a wrong type would throw.
+ * accepted by the application's own loader, for every CI and example values file. An unknown
+ * FLOWERGATE_* variable, a misspelled key, a wrong type, or a variable set together with its _FILE
+ * would throw, as it would stop the pod.
  */
-const ciFiles = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('-values.yaml'));
-for (const file of ciFiles) {
-  test(`flowergate's config loader accepts what the chart renders for ci/${file}`, async (t) => {
-    const objects = await render('helm4', { valuesFiles: [join(CHART, 'ci', file)], apiVersions: ALL_APIS });
-    const configMap = one(objects, 'ConfigMap', 'flowergate');
-    const secret = objects.find((o) => o.kind === 'Secret');
-    const secretData = (key: string) =>
-      secret
-        ? Buffer.from(secret.data[key] ?? '', 'base64').toString()
-        : key.toLowerCase().includes('url')
-          ? 'postgres://u:p@db/app'
-          : 'existing-secret-value';
-    const gate = container(objects, 'flowergate');
-    const volumes = podSpec(objects).volumes;
-    const files = new Map<string, string>();
-    files.set('/etc/flowergate/config/config.yaml', configMap.data['config.yaml']);
-    for (const item of volumes.find((v: { name: string }) => v.name === 'secrets').secret.items) {
-      files.set(`/etc/flowergate/secrets/${item.path}`, secretData(item.key));
-    }
-    const env: Record<string, string> = {};
-    for (const e of gate.env) {
-      if (e.value !== undefined) env[e.name] = e.value;
-      else if (e.valueFrom?.secretKeyRef && secret?.data[e.valueFrom.secretKeyRef.key])
-        env[e.name] = secretData(e.valueFrom.secretKeyRef.key);
-    }
-    const config = loadConfig({
-      env,
-      readFile: (path) => {
-        const text = files.get(path);
-        if (text === undefined) throw Object.assign(new Error(`ENOENT ${path}`), { code: 'ENOENT' });
-        return text;
-      },
-    });
-    t.is(config.listen, '0.0.0.0:4180');
-    t.is(config.adminListen, '0.0.0.0:9464');
-    t.is(config.upstream === null, !file.startsWith('sidecar'));
+const secretsOutsideTheChart: SecretData = {
+  flowergate: {
+    'django-secret-key': 'existing-secret-value',
+    'django-database-url': 'postgres://u:p@db/app',
+    'celery-broker-url': 'redis://redis:6379/0',
+  },
+  'flower-secrets': {
+    SECRET_KEY: 'existing-secret-value',
+    DATABASE_URL: 'postgres://u:p@db/app',
+    CELERY_BROKER_URL: 'redis://redis:6379/0',
+  },
+  django: { 'django-secret-key': 'existing-secret-value', SECRET_KEY: 'existing-secret-value' },
+  'app-db-app': { uri: 'postgres://u:p@db/app' },
+  'app-db': { host: 'db', username: 'u', password: 'p' },
+  redis: { url: 'redis://redis:6379/0' },
+};
+const loaderFiles = [
+  ...readdirSync(join(CHART, 'ci'))
+    .filter((f) => f.endsWith('-values.yaml'))
+    .map((f) => join(CHART, 'ci', f)),
+  ...readdirSync(join(ROOT, 'examples/helm'))
+    .filter((f) => /^values-.*\.yaml$/.test(f))
+    .map((f) => join(ROOT, 'examples/helm', f)),
+];
+for (const path of loaderFiles) {
+  const file = relative(ROOT, path);
+  test(`flowergate's config loader accepts what the chart renders for ${file}`, async (t) => {
+    const objects = await render('helm4', { valuesFiles: [path], apiVersions: ALL_APIS });
+    const config = startupConfig(objects, secretsOutsideTheChart);
+    const host = config.listen.startsWith('[') ? '[::]' : '0.0.0.0';
+    t.is(config.listen, `${host}:4180`);
+    t.is(config.adminListen, `${host}:9464`);
+    t.is(
+      config.upstream === null,
+      one(objects, 'Deployment').metadata.labels?.['app.kubernetes.io/component'] !== 'flower',
+    );
+    t.truthy(config.django.secretKey);
   });
 }

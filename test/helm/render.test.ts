@@ -96,7 +96,7 @@ test('forward-auth Ingress for ingress-nginx carries the external-auth annotatio
     config: { django: { loginUrl: 'https://www.example.com/login/' } },
     ingress: { enabled: true, host: 'flower.example.com', flowerService: { name: 'flower', port: 5555 } },
   });
-  const ingress = one(objects, 'Ingress');
+  const ingress = one(objects, 'Ingress', 'flowergate');
   const annotations = ingress.metadata.annotations!;
   t.is(
     annotations['nginx.ingress.kubernetes.io/auth-url'],
@@ -224,6 +224,7 @@ test('probes use the admin port, and the grace period covers the preStop delay p
   for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'])
     t.is(gate[probe].httpGet.port, 'admin', probe);
   t.is(gate.readinessProbe.httpGet.path, '/readyz');
-  t.deepEqual(gate.lifecycle.preStop.exec.command, ['sleep', '7']);
+  // The image has no shell and no sleep binary: the hook is the image's own node, waiting 7 s.
+  t.deepEqual(gate.lifecycle.preStop.exec.command, ['node', '-e', 'setTimeout(() => {}, 7000)']);
   t.is(podSpec(objects).terminationGracePeriodSeconds, 7 + 40 + 5);
 });

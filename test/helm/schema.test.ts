@@ -239,7 +239,7 @@ const contradictionCases: [string, Record<string, unknown>, string][] = [
   ],
   [
     'a NetworkPolicy nobody passes',
-    merge(sidecar, { networkPolicy: { ingressFrom: [] } }),
+    merge(sidecar, { networkPolicy: { ingressFrom: [], ingressPresets: [] } }),
     'nothing could reach flowergate',
   ],
   [

@@ -66,6 +66,33 @@ const bad: [string, K8sObject][] = [
     },
   ],
   [
+    'an ExternalAuth filter with a misspelled field and a relative path',
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: meta,
+      spec: {
+        parentRefs: [{ name: 'gw' }],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+            filters: [
+              {
+                type: 'ExternalAuth',
+                externalAuth: {
+                  protocol: 'HTTP',
+                  backendRef: { name: 'flowergate', port: 4180 },
+                  http: { path: '_flowergate/auth/envoy', allowedHeader: ['cookie'] },
+                },
+              },
+            ],
+            backendRefs: [{ name: 's', port: 80 }],
+          },
+        ],
+      },
+    },
+  ],
+  [
     'an HTTPRoute with an unknown field',
     {
       apiVersion: 'gateway.networking.k8s.io/v1',

@@ -176,6 +176,17 @@ nginx.ingress.kubernetes.io/auth-response-headers: {{ include "flowergate.identi
 nginx.ingress.kubernetes.io/auth-signin: {{ . | quote }}
 nginx.ingress.kubernetes.io/auth-signin-redirect-param: next
 {{- end }}
+{{- $n := .Values.ingress.nginx }}
+{{- if gt (int $n.authKeepalive) 0 }}
+nginx.ingress.kubernetes.io/auth-keepalive: {{ $n.authKeepalive | quote }}
+nginx.ingress.kubernetes.io/auth-keepalive-requests: {{ $n.authKeepaliveRequests | quote }}
+nginx.ingress.kubernetes.io/auth-keepalive-timeout: {{ $n.authKeepaliveTimeout | quote }}
+{{- end }}
+{{- if gt (int $n.authCacheSeconds) 0 }}
+{{- /* Everything the verdict depends on: the session, a bearer token, the method and the URL. */}}
+nginx.ingress.kubernetes.io/auth-cache-key: {{ printf "$cookie_%s$http_authorization$request_method$host$request_uri" (dig "django" "sessionCookieName" "sessionid" .Values.config) | quote }}
+nginx.ingress.kubernetes.io/auth-cache-duration: {{ printf "200 %ds" (int $n.authCacheSeconds) | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -234,4 +245,20 @@ its routes): qualified by the release namespace there, since releases from sever
 {{- else }}
 {{- include "flowergate.clusterScopedName" (list $root (default "" $suffix)) | trimSuffix "-" }}
 {{- end }}
+{{- end }}
+
+{{/* The NetworkPolicy peers on the main port: networkPolicy.ingressPresets, then ingressFrom. */}}
+{{- define "flowergate.ingressPeers" -}}
+{{- $presets := dict
+  "ingress-nginx" (list "ingress-nginx" (dict "app.kubernetes.io/name" "ingress-nginx"))
+  "traefik" (list "traefik" (dict "app.kubernetes.io/name" "traefik"))
+  "traefik-k3s" (list "kube-system" (dict "app.kubernetes.io/name" "traefik"))
+  "envoy-gateway" (list "envoy-gateway-system" (dict "app.kubernetes.io/component" "proxy" "app.kubernetes.io/managed-by" "envoy-gateway"))
+  "istio" (list "istio-system" (dict "istio" "ingressgateway")) }}
+{{- $peers := list }}
+{{- range .Values.networkPolicy.ingressPresets }}
+{{- $p := index $presets . }}
+{{- $peers = append $peers (dict "namespaceSelector" (dict "matchLabels" (dict "kubernetes.io/metadata.name" (index $p 0))) "podSelector" (dict "matchLabels" (index $p 1))) }}
+{{- end }}
+{{- concat $peers .Values.networkPolicy.ingressFrom | toYaml }}
 {{- end }}
