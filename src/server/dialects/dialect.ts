@@ -91,6 +91,7 @@ export function isWebSocket(upgrade: string | undefined, key: string | string[] 
 
 /** An HTTP method as a proxy names it (letters only, as policy rules name them), upper-cased; else null. */
 export function checkMethod(value: string | undefined): string | null {
+  if (value === 'GET' || value === 'POST' || value === 'HEAD') return value; // nearly every sub-request
   if (!value || value.length > 16 || !/^[A-Za-z]+$/.test(value)) return null;
   return value.toUpperCase();
 }
