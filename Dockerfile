@@ -1,10 +1,12 @@
 # flowergate container image.
 #
 # Node 24 runs the TypeScript sources directly (type stripping; no build step), so the first stage
-# only installs the production dependencies. The app lives in /app, outside node_modules, where
-# Node allows type stripping. A read-only root filesystem works. The only thing written is Node's
-# compile cache, to /tmp when it is writable (the Helm chart mounts an emptyDir there): a restart then
-# skips the TypeScript stripper, ~20 MiB less memory and a faster start. Without it, nothing changes.
+# only installs the production dependencies. The runtime image is distroless-style, FROM scratch:
+# the Node binary, the libraries it links (glibc, libstdc++, libgcc), a CA bundle, /etc/passwd for
+# the numeric user, and the app. No shell, no package manager, no npm. A read-only root filesystem
+# works. The only thing written is Node's compile cache, to /tmp when it is writable (the Helm chart
+# mounts an emptyDir there): a restart then skips the TypeScript stripper, ~20 MiB less memory and a
+# faster start. Without it, nothing changes.
 #
 #   docker build -t flowergate .        # or: scripts/k8s/build-image.sh (podman, offline)
 #   docker run --read-only -p 4180:4180 -p 9464:9464 \
@@ -32,10 +34,25 @@ RUN node -e ' \
  # @kubernetes/client-node's).
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) -delete
 
-FROM ${NODE_IMAGE}
-# npm, npx, corepack and yarn are build tools: not in the runtime image.
-RUN rm -rf /usr/local/lib/node_modules /opt/yarn-* \
-      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg
+# The runtime's root filesystem, gathered with the build image's shell (the runtime has none).
+FROM ${NODE_IMAGE} AS rootfs
+RUN set -eu; \
+    mkdir -p /rootfs/usr/local/bin /rootfs/etc/ssl/certs /rootfs/tmp /rootfs/home/node; \
+    cp /usr/local/bin/node /rootfs/usr/local/bin/node; \
+    # Exactly the shared libraries the Node binary links, at the paths the loader looks them up.
+    for lib in $(ldd /usr/local/bin/node | grep -o '/[^ ]*'); do cp -L --parents "$lib" /rootfs; done; \
+    # The CA bundle is Node's own (Mozilla's roots, as node was built with): never the build
+    # machine's, which may hold a TLS-intercepting proxy's CA.
+    node -e 'process.stdout.write(require("tls").rootCertificates.join("\n") + "\n")' \
+      > /rootfs/etc/ssl/certs/ca-certificates.crt; \
+    printf 'root:x:0:0:root:/root:/sbin/nologin\nnode:x:1000:1000:node:/home/node:/sbin/nologin\n' > /rootfs/etc/passwd; \
+    printf 'root:x:0:\nnode:x:1000:\n' > /rootfs/etc/group; \
+    chown 1000:1000 /rootfs/home/node; \
+    chmod 1777 /rootfs/tmp
+
+FROM scratch
+COPY --from=rootfs /rootfs/ /
+ENV PATH=/usr/local/bin
 ENV NODE_ENV=production
 # V8 sizes its heap from the memory it may use: under a 256 MiB container limit that is 259 MiB, the
 # whole container, so it has no reason to collect garbage before the kernel kills the pod (measured:

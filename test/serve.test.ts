@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createDemoDatabase } from '../src/demo/demo-database.ts';
+import { askForward as forward } from './support/forward-request.ts';
 import { freePort, makeTempDir, removeDir, startProcess } from './support/processes.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -39,18 +40,6 @@ async function serveOn(t: ExecutionContext, host: string) {
   return { port, adminPort, session: sessions.get('root')! };
 }
 
-const forward = (base: string, cookie?: string) =>
-  fetch(`${base}/_flowergate/auth/forward`, {
-    headers: {
-      'X-Forwarded-Method': 'GET',
-      'X-Forwarded-Proto': 'https',
-      'X-Forwarded-Host': 'flower.example.com',
-      'X-Forwarded-Uri': '/',
-      ...(cookie ? { Cookie: `sessionid=${cookie}` } : {}),
-    },
-    redirect: 'manual',
-  }).then((r) => r.status);
-
 test('listening on [::] serves both ports over IPv6 (::1) and IPv4 (127.0.0.1)', async (t) => {
   const { port, adminPort, session } = await serveOn(t, '[::]');
   for (const address of ['[::1]', '127.0.0.1']) {
@@ -64,6 +53,6 @@ test('listening on [::] serves both ports over IPv6 (::1) and IPv4 (127.0.0.1)',
 test('an IPv4 listen address is not reachable over IPv6', async (t) => {
   const { port, adminPort } = await serveOn(t, '127.0.0.1');
   t.is(await forward(`http://127.0.0.1:${port}`), 401);
-  await t.throwsAsync(() => forward(`http://[::1]:${port}`), undefined, 'main port');
+  t.is(await forward(`http://[::1]:${port}`), 0, 'main port: nothing listens there');
   await t.throwsAsync(() => fetch(`http://[::1]:${adminPort}/healthz`), undefined, 'admin port');
 });

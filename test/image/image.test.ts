@@ -1,6 +1,7 @@
 /**
  * Builds the container image with podman (scripts/k8s/build-image.sh: a local stand-in for
- * node:24-bookworm-slim, cached after the first run) and runs it the way the Helm chart does:
+ * node:24-bookworm-slim, cached after the first run), checks it is distroless (no shell, no package
+ * manager, under 200 MB) and runs it the way the Helm chart does:
  * read-only root filesystem, non-root, no capabilities, a tmpfs /tmp. Against a SQLite database
  * made by real Django (Debian's python3-django) and mounted read-only, the container must answer
  * /healthz and /readyz, allow the superuser's session, refuse the staff user's (403) and a missing
@@ -63,6 +64,50 @@ test('the image builds, runs hardened and read-only, and decides correctly again
 
   const inspect = JSON.parse((await run('podman', ['image', 'inspect', IMAGE], { env })).stdout)[0];
   t.is(inspect.Config.User, '1000:1000', 'numeric non-root user');
+  const megabytes = Math.round(inspect.Size / 1e6);
+  t.log(`image size: ${megabytes} MB`);
+  t.true(
+    megabytes < 200,
+    `the runtime image is ${megabytes} MB (docs/image.md: about 268 MB before it was distroless)`,
+  );
+
+  // Distroless: no shell, no package manager, no npm, nothing but node, its libraries and the app.
+  // The same probe finds them all in the build image, so it can see them when they are there.
+  const tooling = [
+    '/bin/sh',
+    '/bin/bash',
+    '/usr/bin/apt-get',
+    '/usr/bin/dpkg',
+    '/usr/local/bin/npm',
+    '/usr/local/lib/node_modules/npm',
+  ];
+  const present = (image: string) =>
+    run(
+      'podman',
+      [
+        'run',
+        '--rm',
+        '--network=none',
+        '--entrypoint',
+        'node',
+        image,
+        '-p',
+        `JSON.stringify(${JSON.stringify(tooling)}.filter((p) => require('fs').existsSync(p)))`,
+      ],
+      { env },
+    ).then((r) => JSON.parse(r.stdout) as string[]);
+  t.deepEqual(await present(IMAGE), [], 'nothing to run but node');
+  t.deepEqual(
+    await present('docker.io/library/node:24-bookworm-slim'),
+    tooling,
+    'the build image has them all',
+  );
+  t.not(
+    spawnSync('podman', ['run', '--rm', '--network=none', '--entrypoint', '/bin/sh', IMAGE, '-c', 'true'], {
+      env,
+    }).status,
+    0,
+  );
   t.deepEqual(inspect.Config.Entrypoint, ['node', '/app/bin/flowergate.js']);
   t.deepEqual(inspect.Config.Cmd, ['serve']);
   t.is(inspect.Config.StopSignal, 'SIGTERM');
@@ -207,8 +252,21 @@ test('the image builds, runs hardened and read-only, and decides correctly again
     t.regex(helmTest.stdout, /^ok +admin \/healthz answers 200/m);
     t.regex(helmTest.stdout, /^ok +forward-auth without a session is 401/m);
 
-    const { stdout: whoami } = await run('podman', ['exec', name, 'id', '-u'], { env });
-    t.is(whoami.trim(), '1000');
+    const { stdout: whoami } = await run(
+      'podman',
+      ['exec', name, 'node', '-p', 'process.getuid() + ":" + process.getgid()'],
+      { env },
+    );
+    t.is(whoami.trim(), '1000:1000');
+    // The chart's preStop hook (no shell, no sleep binary: the image's own node waits).
+    const preStop = (
+      await render('helm4', {
+        values: { mode: 'forward-auth', secrets: { existingSecret: 'x' }, preStopDelaySeconds: 1 },
+      })
+    ).find((o) => o.kind === 'Deployment')?.['spec'].template.spec.containers[0].lifecycle.preStop.exec
+      .command;
+    const hook = spawnSync('podman', ['exec', name, ...preStop], { env, encoding: 'utf8' });
+    t.is(hook.status, 0, `preStop ${JSON.stringify(preStop)}: ${hook.stderr}`);
 
     const stopStarted = Date.now();
     await run('podman', ['stop', '--time', '20', name], { env });
