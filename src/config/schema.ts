@@ -291,7 +291,7 @@ const log = z
       .min(0)
       .default(100)
       .describe(
-        'unauthenticated decisions logged per second at most (0: all); the rest are counted in one line a second, and in the metrics',
+        'unauthenticated decisions, and refusals of requests naming no user, logged per second at most (0: all); the rest are counted in one line a second, and in the metrics',
       ),
   })
   .prefault({});

@@ -37,7 +37,8 @@ export interface AuditLogOptions {
    */
   readonly allowSampleRate: number;
   /**
-   * `unauthenticated` lines written per second at most (0: no limit). Anyone can send those, as fast as
+   * `unauthenticated` lines written per second at most (0: no limit), and as many refusals of requests
+   * that name no user (refused for their shape before any lookup). Anyone can send those, as fast as
    * they like; past the budget a flood is one line a second saying how many were left out, so it
    * cannot bury the log or make each refusal cost a write. Forbidden users and allows are never left
    * out; `error` decisions (an outage: every request is one) are written once per reason and interval.
@@ -66,10 +67,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /**
  * An allow that repeats what the log already holds: the same session's verdict, reused from the
  * decision cache, for a read (or a public path). Every other decision is written: each denial (past
- * the per-second budget, unauthenticated ones are counted instead; past the first of an interval,
- * error decisions of the same reason are), each fresh verdict (so every
- * session that gets in appears at least once per cache lifetime) and every request that changes
- * something (revoke, shutdown).
+ * the per-second budget, those that name no user are counted instead; past the first of an interval,
+ * error decisions of the same reason are), each fresh verdict (so every session that gets in appears
+ * at least once per cache lifetime) and every request that changes something (revoke, shutdown).
  */
 function isRepeatedAllow(entry: AuditEntry): boolean {
   if (entry.decision !== 'allow' || !SAFE_METHODS.has(entry.method)) return false;
@@ -85,15 +85,15 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     ...(options.now ? { now: options.now } : {}),
     ...(options.timers ? { timers: options.timers } : {}),
   };
-  const unauthenticated = createLogThrottle<'unauthenticated'>({
+  const anonymous = createLogThrottle<'unauthenticated' | 'forbidden'>({
     limit: options.unauthenticatedPerSecond,
     windowMs: 1000,
     ...clock,
-    report: (_, left, since) =>
+    report: (decision, left, since) =>
       logger.warn(
         { leftOut: left, since: new Date(since).toISOString(), limit: options.unauthenticatedPerSecond },
-        `${left} unauthenticated decisions were not logged (over log.unauthenticatedPerSecond); ` +
-          'flowergate_auth_decisions_total counts every one',
+        `${left} ${decision === 'forbidden' ? 'refusals of requests naming no user' : 'unauthenticated decisions'} ` +
+          'were not logged (over log.unauthenticatedPerSecond); flowergate_auth_decisions_total counts every one',
       ),
   });
   const errorIntervalMs = options.errorIntervalMs ?? FAILURE_LOG_INTERVAL_MS;
@@ -112,7 +112,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     record(entry) {
       const sampled = rate < 1 && isRepeatedAllow(entry);
       if (sampled && (rate === 0 || random() >= rate)) return;
-      if (entry.decision === 'unauthenticated' && !unauthenticated.admit('unauthenticated')) return;
+      // Anyone can send these, without any credential and as fast as they like: a missing session, or a
+      // request refused for its shape before any lookup (bad_request, ambiguous_path, disallowed_host…).
+      const credentialless =
+        entry.decision === 'unauthenticated' || (entry.decision === 'forbidden' && entry.user === null);
+      if (credentialless && !anonymous.admit(entry.decision as 'unauthenticated' | 'forbidden')) return;
       if (entry.decision === 'error' && !errors.admit(entry.reason)) return;
       const line = {
         requestId: clip(entry.requestId, MAX_REQUEST_ID),
@@ -132,7 +136,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       else logger.info(line, 'decision');
     },
     flush() {
-      unauthenticated.flush();
+      anonymous.flush();
       errors.flush();
     },
   };

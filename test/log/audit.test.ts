@@ -215,3 +215,25 @@ test('during an outage, error decisions of one reason are one line an interval p
   t.like(out.records()[5], { reason: 'store_unavailable', leftOut: 1 });
   t.is(out.records().length, 6);
 });
+
+test('refusals of requests that name no user share the per-second budget; a forbidden user never does', (t) => {
+  const clock = 7_000_000;
+  const out = captureLines();
+  const audit = createAuditLog({
+    logger: createLogger({ level: 'info', destination: out }),
+    allowSampleRate: 1,
+    unauthenticatedPerSecond: 2,
+    now: () => clock,
+  });
+  const shape: AuditEntry = { ...anonymous, decision: 'forbidden', reason: 'ambiguous_path' };
+  for (let i = 0; i < 50; i++) audit.record({ ...shape, requestId: `dots-${i}` });
+  for (let i = 0; i < 5; i++) audit.record({ ...forbidden, requestId: `bob-${i}` });
+  t.deepEqual(
+    out.records().map((r) => r.requestId),
+    ['dots-0', 'dots-1', 'bob-0', 'bob-1', 'bob-2', 'bob-3', 'bob-4'],
+  );
+  audit.flush();
+  const [summary] = out.records().slice(7);
+  t.like(summary, { level: 'warn', component: 'audit', leftOut: 48, limit: 2 });
+  t.regex(String(summary?.msg), /^48 refusals of requests naming no user were not logged/);
+});
