@@ -34,9 +34,11 @@ function holdWriteLock(ms: number): Promise<void> {
 test.serial(
   'a read waits for a write lock shorter than the store timeout, without blocking the event loop',
   async (t) => {
-    const db = createSqliteDatabase({ path, config, timeoutMs: 2000, busyTimeoutMs: 20 });
+    // The lock is released by a timer on this event loop: a read that blocked the loop would never see it go.
+    // Held 1 s (100 ticks of 10 ms on a quiet machine) so a busy machine still counts well over 10.
+    const db = createSqliteDatabase({ path, config, timeoutMs: 10_000, busyTimeoutMs: 20 });
     t.teardown(() => db.close());
-    const released = holdWriteLock(300);
+    const released = holdWriteLock(1000);
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 10);
     const started = performance.now();
@@ -44,7 +46,7 @@ test.serial(
     clearInterval(ticker);
     await released;
     t.truthy(row, 'the session row was read once the lock was gone');
-    t.true(performance.now() - started >= 250, 'it did wait for the lock');
+    t.true(performance.now() - started >= 950, 'it did wait for the lock');
     t.true(ticks >= 10, `the event loop kept running while it waited (${ticks} ticks)`);
   },
 );
@@ -52,11 +54,17 @@ test.serial(
 test.serial('a write lock held past the store timeout is a store failure (503), not a hang', async (t) => {
   const db = createSqliteDatabase({ path, config, timeoutMs: 150, busyTimeoutMs: 20 });
   t.teardown(() => db.close());
-  const released = holdWriteLock(600);
+  // Held 3 s against a store timeout of 0.15 s: the failure must come while the lock is still held.
+  let lockHeld = true;
+  const released = holdWriteLock(3000).then(() => {
+    lockHeld = false;
+  });
   const started = performance.now();
   const error = await t.throwsAsync(db.findSession(keys.get('root')!, NOW));
   const took = performance.now() - started;
+  const failedWhileHeld = lockHeld;
   await released;
   t.is((error as { code?: string }).code, 'STORE_UNAVAILABLE');
-  t.true(took < 500, `gave up at about the store timeout (${Math.round(took)} ms)`);
+  t.true(took >= 140, `gave up after ${Math.round(took)} ms, not before the store timeout`);
+  t.true(failedWhileHeld, 'gave up at the store timeout, not once the lock was gone');
 });
