@@ -30,8 +30,6 @@ export function startCpuLoad(options: { maxMs: number; threads?: number }): CpuL
     { length: threads },
     () => new Worker(SPIN, { eval: true, workerData: { stop, deadline } }),
   );
-  // A spinning thread must not keep this process alive on its own.
-  for (const worker of workers) worker.unref();
   const exited = workers.map(
     (worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())),
   );
