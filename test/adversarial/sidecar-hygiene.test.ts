@@ -30,6 +30,10 @@ const IDENTITY_HEADERS = [
   'X-Forwarded-Email',
   'X-Forwarded-Preferred-Username',
   'X-Forwarded-Groups',
+  // WSGI and CGI servers read `_` as `-` (HTTP_REMOTE_USER): the same headers to an app behind Flower
+  'Remote_User',
+  'X-Webauth_User',
+  'X_Forwarded_Email',
 ];
 /** Framings other than a lone `chunked`: each is a way two parsers may disagree on where a body ends. */
 const BAD_FRAMINGS: ReadonlyArray<{ name: string; lines: string[] }> = [
