@@ -123,3 +123,42 @@ maybe('the command line takes --origin and --referer', async (t) => {
     line: { reason: 'csrf_origin_mismatch' },
   });
 });
+
+maybe(
+  '--path is the path as the browser sends it: the URL prefix is removed before rules match; an ambiguous or outside path exits 2',
+  async (t) => {
+    const env = {
+      FLOWERGATE_URL_PREFIX: 'flower',
+      FLOWERGATE_POLICY_RULES: JSON.stringify([{ path: { exact: '/healthcheck' }, require: 'public' }]),
+    };
+    t.like((await check({ path: '/flower/healthcheck' }, env)).line, { allowed: true, reason: 'public' });
+    t.like((await check({ path: '/flower/tasks' }, env)).line, { allowed: true, reason: 'ok' });
+    t.like(
+      (await check({}, env)).line,
+      { allowed: true, reason: 'ok' },
+      'the default is the dashboard, /flower/',
+    );
+
+    const { site, root } = await setup();
+    for (const [path, why] of [
+      ['/healthcheck', /outside the URL prefix \/flower/],
+      ['/flower/tasks/../healthcheck', /ambiguous \(a \. or \.\. segment\)/],
+      ['/flower//healthcheck', /ambiguous/],
+    ] as const) {
+      let err = '';
+      const stderr = new PassThrough();
+      stderr.on('data', (chunk) => (err += chunk));
+      const code = await runCheck(
+        { cookieHeaders: [root], path },
+        {
+          env: { ...site.flowergateEnv, ...env },
+          stdin: new PassThrough(),
+          stdout: new PassThrough(),
+          stderr,
+        },
+      );
+      t.is(code, 2, path);
+      t.regex(err, why, path);
+    }
+  },
+);
