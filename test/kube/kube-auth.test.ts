@@ -162,11 +162,12 @@ test('an API server that is slow, failing or down is KUBE_UNAVAILABLE, never an 
   const patient = authenticatorWithTimeout(t, api, 10);
   const user = await patient.authenticate(PROMETHEUS_TOKEN);
 
-  api.failAll({ kind: 'delay', ms: 10_000 });
+  api.failAll({ kind: 'delay', ms: 60_000 });
   const started = performance.now();
   await t.throwsAsync(hasty.authenticate(CI_TOKEN), { code: 'KUBE_UNAVAILABLE', message: /within 1000 ms/ });
   await t.throwsAsync(hasty.authorize(user!, { method: 'GET', path: '/' }), { code: 'KUBE_UNAVAILABLE' });
-  t.true(performance.now() - started < 5000, 'each call bounded by the 1 s timeout');
+  // Two calls against an API server 60 s late: bounded by the 1 s timeout, with room for a busy machine.
+  t.true(performance.now() - started < 30_000, 'each call bounded by the 1 s timeout');
 
   api.failAll({ kind: 'status', code: 503 });
   await t.throwsAsync(patient.authenticate(CI_TOKEN), { code: 'KUBE_UNAVAILABLE', message: /answered 503/ });

@@ -1,8 +1,10 @@
 import test from 'ava';
 import { createKubeClient } from '../../src/kube/kube-client.ts';
 import { createTokenReviewer, userFromStatus } from '../../src/kube/token-review.ts';
-import { PROMETHEUS, PROMETHEUS_TOKEN, startApi } from '../support/kube/harness.ts';
+import { PROMETHEUS, PROMETHEUS_TOKEN, startApi, warmUpClient } from '../support/kube/harness.ts';
 import { loadKubeConfigFromString } from '../support/kube/kubeconfig.ts';
+
+test.before(warmUpClient);
 
 const user = { username: 'system:serviceaccount:a:b', uid: 'u', groups: ['g'], extra: { k: ['v'] } };
 
@@ -50,7 +52,8 @@ async function reviewer(t: Parameters<typeof startApi>[0], audiences: string[], 
   const api = await startApi(t, { tokens: { [PROMETHEUS_TOKEN]: { user: PROMETHEUS, ...token } } });
   const client = createKubeClient({
     kubeConfig: loadKubeConfigFromString(api.kubeconfig()),
-    timeoutMs: 2000,
+    // not what these tests are about: room for a fresh TLS connection on a busy machine
+    timeoutMs: 10_000,
   });
   t.teardown(() => client.close());
   return { api, review: createTokenReviewer({ client, audiences }) };
