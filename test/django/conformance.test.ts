@@ -117,7 +117,7 @@ for (const fixture of fixtures) {
           const config = loadConfig({ env: { ...scenario.env, FLOWERGATE_STORE_TIMEOUT: '10' } });
           const driver = await openDriver(config);
           t.teardown(() => driver.close());
-          const counted = { sessions: 0, users: 0, sessionBatches: 0, userBatches: 0 };
+          const counted = { sessions: 0, users: 0, sessionBatches: 0, userBatches: 0, groupBatches: 0 };
           const tally =
             <A extends unknown[], R>(name: keyof typeof counted, fn: (...args: A) => R) =>
             (...args: A): R => {
@@ -132,6 +132,7 @@ for (const fixture of fixtures) {
               findUser: tally('users', driver.findUser),
               findSessions: tally('sessionBatches', driver.findSessions),
               findUsers: tally('userBatches', driver.findUsers),
+              findGroups: tally('groupBatches', driver.findGroups),
             }),
           );
           // Every case's own instant, all in one turn: the batches span instants days apart, so rows that
@@ -141,6 +142,8 @@ for (const fixture of fixtures) {
               resolver.resolve(resolver.sessionCookie(c.cookieHeader), parseInstant(c.at)!),
             ),
           );
+          // Every user's groups at once too (the identity keeps the answer for agree() below).
+          await Promise.all(verdicts.map((v) => (v.kind === 'user' ? v.identity.groups() : null)));
           for (const [i, c] of scenario.cases.entries()) await agree(t, scenario, c, verdicts[i]!);
           t.log(`all at once: ${JSON.stringify(counted)}`);
           t.true(counted.sessionBatches >= 1, 'session lookups went out batched');

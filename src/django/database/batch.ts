@@ -12,6 +12,8 @@ export interface SessionSpan {
 export interface BatchLookups {
   findSessions(keys: readonly string[], from: string, to: string): Promise<(SessionSpan | null)[]>;
   findUsers(keys: readonly UserKey[]): Promise<(UserRecord | null)[]>;
+  /** Each user's group names (by `UserRecord.id`), sorted as `groupNames` sorts them. */
+  findGroups(userIds: readonly string[]): Promise<string[][]>;
 }
 
 /** At most this many distinct keys in one query: bounds the statement, its parameters and its rows. */
@@ -19,7 +21,7 @@ export const MAX_BATCH = 64;
 
 /**
  * Session and user lookups made in one turn of the event loop go to the database as one query each
- * (`WHERE session_key IN (…)`, then one for the users): a burst of cold misses, honest or made-up keys,
+ * (`WHERE session_key IN (…)`, then one for the users, then one for their groups): a burst of cold misses, honest or made-up keys,
  * costs the database a query per turn instead of one per request. A lone lookup keeps the one-row query.
  *
  * Django's answer is unchanged: each row is compared with each lookup's own instant (a row that expires
@@ -28,7 +30,6 @@ export const MAX_BATCH = 64;
  * fails every lookup in it; a bad row is only its own lookup's answer.
  */
 export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch = MAX_BATCH): DjangoDatabase {
-  type Waiter<T> = { resolve(value: T): void; reject(error: unknown): void };
   type SessionWaiter = Waiter<SessionRow | null> & { now: string };
 
   const sessions = createQueue<SessionWaiter>(maxBatch, (pending) => {
@@ -74,18 +75,18 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
   const users = createQueue<Waiter<UserRecord | null> & { key: UserKey }>(maxBatch, (pending) => {
     const waiters = [...pending.values()];
     const keys = waiters.map((list) => list[0]!.key);
-    const settle = (answers: Promise<(UserRecord | null)[]>) =>
-      answers.then(
-        (rows) => {
-          rows.forEach((row, i) => {
-            for (const waiter of waiters[i]!) waiter.resolve(row);
-          });
-        },
-        (error: unknown) => {
-          for (const list of waiters) for (const waiter of list) waiter.reject(error);
-        },
-      );
-    settle(keys.length === 1 ? database.findUser(keys[0]!).then((row) => [row]) : database.findUsers(keys));
+    settle(
+      waiters,
+      keys.length === 1 ? database.findUser(keys[0]!).then((row) => [row]) : database.findUsers(keys),
+    );
+  });
+
+  const groups = createQueue<Waiter<readonly string[]>>(maxBatch, (pending) => {
+    const ids = [...pending.keys()];
+    settle(
+      [...pending.values()],
+      ids.length === 1 ? database.groupNames(ids[0]!).then((names) => [names]) : database.findGroups(ids),
+    );
   });
 
   return {
@@ -94,11 +95,30 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
       new Promise((resolve, reject) => sessions(sessionKey, { now, resolve, reject })),
     findUser: (key) =>
       new Promise((resolve, reject) => users(`${key.kind}:${key.value}`, { key, resolve, reject })),
-    groupNames: database.groupNames.bind(database),
+    groupNames: (userId) =>
+      new Promise<readonly string[]>((resolve, reject) => groups(userId, { resolve, reject })).then(
+        (names) => [...names],
+      ),
     hasPermission: database.hasPermission.bind(database),
     ping: database.ping.bind(database),
     close: database.close.bind(database),
   };
+}
+
+type Waiter<T> = { resolve(value: T): void; reject(error: unknown): void };
+
+/** Hands each key's answer to that key's waiters, or the failure to every waiter. */
+function settle<T>(waiters: readonly (readonly Waiter<T>[])[], answers: Promise<readonly T[]>): void {
+  answers.then(
+    (values) => {
+      values.forEach((value, i) => {
+        for (const waiter of waiters[i]!) waiter.resolve(value);
+      });
+    },
+    (error: unknown) => {
+      for (const list of waiters) for (const waiter of list) waiter.reject(error);
+    },
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import type { BatchLookups } from './batch.ts';
 import {
   buildBatchQueries,
   buildQueries,
+  matchAllRows,
   matchRows,
   permissionParams,
   sessionBatchParams,
@@ -90,6 +91,13 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase & Bat
         userBatchParams('mysql', values),
       );
       return matchRows(rows, keys.length, toUser);
+    },
+    async findGroups(userIds) {
+      const rows = await run<Record<string, unknown>>(
+        batch.groups(userIds.length),
+        userBatchParams('mysql', userIds),
+      );
+      return matchAllRows(rows, userIds.length, (row) => String(row['name']));
     },
     async findSession(sessionKey, now) {
       const [row] = await query<{ session_data: string; live: number | string }>('session', [

@@ -6,6 +6,7 @@ import type { BatchLookups } from './batch.ts';
 import {
   buildBatchQueries,
   buildQueries,
+  matchAllRows,
   matchRows,
   permissionParams,
   sessionBatchParams,
@@ -88,6 +89,14 @@ export function createPostgresDatabase(options: PostgresOptions): DjangoDatabase
         userBatchParams('postgres', values),
       );
       return matchRows(rows, keys.length, toUser);
+    },
+    async findGroups(userIds) {
+      const rows = await run(
+        `groups_${userIds.length}`,
+        batch.groups(userIds.length),
+        userBatchParams('postgres', userIds),
+      );
+      return matchAllRows(rows, userIds.length, (row) => String(row['name']));
     },
     async findSession(sessionKey, now) {
       const at = instant(now);

@@ -77,6 +77,8 @@ export interface BatchQueries {
   sessions(n: number): string;
   /** Up to n user rows, parameters from `userBatchParams`; m0…m{n-1} as for sessions. */
   users(n: number): string;
+  /** The group names of n users (by primary key as text), parameters from `userBatchParams`. */
+  groups(n: number): string;
 }
 
 /** The batched session and user queries, built once per batch size (callers bound the size). */
@@ -117,6 +119,13 @@ export function buildBatchQueries(dialect: SqlDialect, config: DjangoConfig): Ba
       const { list, flags } = build(n, 0, q(m.pkColumn), pkCast(dialect, m.pkType));
       return `SELECT ${userColumns(config, q)}, ${flags} FROM ${q(m.table)} WHERE ${q(m.pkColumn)} IN (${list})`;
     }),
+    groups: memo((n) => {
+      const { list, flags } = build(n, 0, `ug.${q(m.m2mUserColumn)}`, '');
+      return [
+        `SELECT g.name AS name, ${flags} FROM auth_group g JOIN ${q(m.groupsTable)} ug ON ug.group_id = g.id`,
+        `WHERE ug.${q(m.m2mUserColumn)} IN (${list}) ORDER BY g.name`,
+      ].join(' ');
+    }),
   };
 }
 
@@ -145,6 +154,20 @@ export function matchRows<T>(
   for (const row of rows) {
     const value = map(row);
     for (let i = 0; i < n; i++) if (toBoolean(row[`m${i}`])) matched[i] = value;
+  }
+  return matched;
+}
+
+/** For each of n keys, every row whose flag m{i} is true, in the rows' order, mapped by `map`. */
+export function matchAllRows<T>(
+  rows: readonly Record<string, unknown>[],
+  n: number,
+  map: (row: Record<string, unknown>) => T,
+): T[][] {
+  const matched: T[][] = Array.from({ length: n }, () => []);
+  for (const row of rows) {
+    const value = map(row);
+    for (let i = 0; i < n; i++) if (toBoolean(row[`m${i}`])) matched[i]!.push(value);
   }
   return matched;
 }

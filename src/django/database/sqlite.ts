@@ -6,6 +6,7 @@ import type { BatchLookups } from './batch.ts';
 import {
   buildBatchQueries,
   buildQueries,
+  matchAllRows,
   matchRows,
   permissionParams,
   sessionBatchParams,
@@ -163,6 +164,13 @@ export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase & B
         );
         const rows = batchStatement(batch.users(keys.length)).all(...values) as Record<string, unknown>[];
         return matchRows(rows, keys.length, toUser);
+      }),
+    findGroups: (userIds) =>
+      run(() => {
+        const rows = batchStatement(batch.groups(userIds.length)).all(
+          ...userBatchParams('sqlite', userIds),
+        ) as Record<string, unknown>[];
+        return matchAllRows(rows, userIds.length, (row) => String(row['name']));
       }),
     findSession: (sessionKey, now) =>
       run((): SessionRow | null => {

@@ -57,6 +57,20 @@ const bad = (() => {
   };
   const u1 = user('user1');
   const retired = user('retired');
+  // Groups, so batched group lookups have something to tell apart: user i is in ops when i is even,
+  // in dev when i is a multiple of 3, in zeta when i is 0 (names sort differently from ids).
+  for (const name of ['zeta', 'ops', 'dev']) db.prepare('INSERT INTO auth_group (name) VALUES (?)').run(name);
+  const groupId = (name: string) =>
+    (db.prepare('SELECT id FROM auth_group WHERE name = ?').get(name) as { id: number }).id;
+  users.forEach((_u, i) => {
+    const member = (name: string) =>
+      db
+        .prepare('INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?)')
+        .run(user(`user${i}`).id, groupId(name));
+    if (i % 2 === 0) member('ops');
+    if (i % 3 === 0) member('dev');
+    if (i === 0) member('zeta');
+  });
   const u4 = user('user4');
   const rows = {
     garbage: session('not a signed session at all'),
@@ -80,7 +94,13 @@ const bad = (() => {
 /** The real driver, with every query it is asked for counted. */
 function countedDriver() {
   const driver = createSqliteDatabase({ path, config: config.django });
-  const counted = { findSession: 0, findUser: 0, findSessions: [] as number[], findUsers: [] as number[] };
+  const counted = {
+    findSession: 0,
+    findUser: 0,
+    findSessions: [] as number[],
+    findUsers: [] as number[],
+    findGroups: [] as number[],
+  };
   const database: DjangoDatabase & BatchLookups = {
     ...driver,
     findSession: (key, now) => {
@@ -99,6 +119,10 @@ function countedDriver() {
       counted.findUsers.push(batch.length);
       return driver.findUsers(batch);
     },
+    findGroups: (batch) => {
+      counted.findGroups.push(batch.length);
+      return driver.findGroups(batch);
+    },
   };
   return { driver, database, counted };
 }
@@ -109,7 +133,7 @@ const summary = (verdict: SessionVerdict) =>
     ? { kind: 'user', user: verdict.identity.username, superuser: verdict.identity.isSuperuser }
     : verdict;
 
-test('lookups made in one turn go out as one session query and one user query, each with its lone answer', async (t) => {
+test('lookups made in one turn go out as one query each for sessions, users and groups, each with its lone answer', async (t) => {
   const { driver, database, counted } = countedDriver();
   t.teardown(() => driver.close());
   const batched = createSessionResolver(config.django, batchLookups(database));
@@ -124,6 +148,18 @@ test('lookups made in one turn go out as one session query and one user query, e
   const one = [];
   for (const cookie of cookies) one.push(summary(await alone.resolve(cookie, NOW)));
   t.deepEqual(together.map(summary), one);
+  const groups = await Promise.all(together.map((v) => (v.kind === 'user' ? v.identity.groups() : null)));
+  t.deepEqual(counted.findGroups, [12], "one query for the 12 users' groups");
+  const groupsAlone = [];
+  for (const cookie of cookies) {
+    const verdict = await alone.resolve(cookie, NOW);
+    groupsAlone.push(verdict.kind === 'user' ? await verdict.identity.groups() : null);
+  }
+  t.deepEqual(groups, groupsAlone, 'each user gets their own groups');
+  t.true(
+    groups.some((list) => list !== null && list.length > 0),
+    'some users are in groups (the comparison is not vacuous)',
+  );
   t.is(together.filter((v) => v.kind === 'user').length, 12, 'every real session is its user');
   t.true(
     together.slice(12).every((v) => v.kind === 'anonymous' && v.reason === 'no_session'),
@@ -137,7 +173,7 @@ test('a lone lookup keeps the one-row query', async (t) => {
   const batched = createSessionResolver(config.django, batchLookups(database));
   const verdict = await batched.resolve(keys.get('user0')!, NOW);
   t.like(verdict, { kind: 'user' });
-  t.deepEqual(counted, { findSession: 1, findUser: 1, findSessions: [], findUsers: [] });
+  t.deepEqual(counted, { findSession: 1, findUser: 1, findSessions: [], findUsers: [], findGroups: [] });
 });
 
 test('a burst of made-up keys is bounded: one query per 64 keys, none larger', async (t) => {
