@@ -124,6 +124,8 @@ export function createApp(deps: AppDeps): App {
   const loginHost = config.django.loginUrl ? [new URL(config.django.loginUrl).hostname] : [];
   const answers: AnswerOptions = {
     loginUrl: config.django.loginUrl,
+    logoutUrl: config.django.logoutUrl,
+    bearerChallenge: config.kubernetes.tokenAuth,
     headerNames: config.headers,
     identityHeaders: createIdentityHeaders(config.headers),
     redirectCheck: createRedirectCheck([...config.allowedRedirectHosts, ...loginHost], hostCheck),

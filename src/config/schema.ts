@@ -112,6 +112,13 @@ const django = z
       .url({ protocol: /^https?$/ })
       .nullable()
       .default(null),
+    logoutUrl: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null)
+      .describe(
+        "linked from the 403 page: a page of the Django site that logs out (Django 5's LogoutView needs a POST)",
+      ),
     userModel,
   })
   // An absent block still reports the missing secret key by name, not "expected object".

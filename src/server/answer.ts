@@ -14,6 +14,10 @@ export interface Answer {
 
 export interface AnswerOptions {
   readonly loginUrl: string | null;
+  /** Linked from the 403 page. */
+  readonly logoutUrl: string | null;
+  /** Service-account tokens are accepted: a 401 names the Bearer scheme. Otherwise no challenge is offered. */
+  readonly bearerChallenge: boolean;
   readonly headerNames: Config['headers'];
   readonly identityHeaders: IdentityHeaders;
   /** Checks a `next` target; null means it may not be used. */
@@ -121,13 +125,13 @@ export function denialAnswer(
       : json(503, body, { 'Retry-After': '5' });
   }
   if (result.decision === 'unauthenticated') {
-    const challenge = { 'WWW-Authenticate': 'Bearer realm="flowergate"' };
+    const challenge: Record<string, string> = options.bearerChallenge
+      ? { 'WWW-Authenticate': 'Bearer realm="flowergate"' }
+      : {};
     if (request.dialect === 'nginx') return json(401, body, challenge);
     if (browser && options.loginUrl) {
-      const next = options.redirectCheck(originalUrl(request), request.host);
-      const login = new URL(options.loginUrl);
-      if (next) login.searchParams.set('next', next);
-      return { status: 302, headers: { Location: login.href, ...NO_STORE }, body: '' };
+      const location = loginWithNext(options.loginUrl, request, options);
+      return { status: 302, headers: { Location: location, ...NO_STORE }, body: '' };
     }
     return browser ? html(401, signInPage(options.loginUrl), challenge) : json(401, body, challenge);
   }
@@ -146,8 +150,20 @@ export function denialAnswer(
         result.match?.rule ?? 'path check',
         result.match?.requirementText ?? 'a canonical path',
         result.reason,
+        {
+          signIn: options.loginUrl ? loginWithNext(options.loginUrl, request, options) : null,
+          logout: options.logoutUrl,
+        },
       ),
     );
   }
   return json(403, body);
+}
+
+/** The Django login, with the original URL as `next` when it is a safe target. */
+function loginWithNext(loginUrl: string, request: OriginalRequest, options: AnswerOptions): string {
+  const next = options.redirectCheck(originalUrl(request), request.host);
+  const login = new URL(loginUrl);
+  if (next) login.searchParams.set('next', next);
+  return login.href;
 }

@@ -1,10 +1,11 @@
+import type { TLSSocket } from 'node:tls';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Pipeline } from '../decision/pipeline.ts';
 import type { NetworkSet } from '../policy/networks.ts';
 import type { Answer, AnswerOptions } from './answer.ts';
 import { subRequest } from './auth-endpoints.ts';
-import { isMalformed } from './dialects/dialect.ts';
+import { isMalformed, schemeOf } from './dialects/dialect.ts';
 import { extractForward } from './dialects/forward.ts';
 
 export interface MainAppDeps {
@@ -92,7 +93,18 @@ export function createMainApp(deps: MainAppDeps): Koa {
     }
     const url = new URL(login);
     const rd = String(ctx.query['rd'] ?? ctx.query['next'] ?? '');
-    const next = rd ? deps.answers.redirectCheck(rd, ctx.req.headers.host ?? '') : null;
+    const host = ctx.req.headers.host ?? '';
+    // A path is on the host the browser came from (Flower's), not Django's: Django would resolve it
+    // against its own host. Made absolute, it is a target only if that host is in ALLOWED_HOSTS.
+    const relative = rd.startsWith('/');
+    const scheme = schemeOf(
+      ctx.get('x-forwarded-proto') || undefined,
+      (ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http',
+    );
+    // The path itself is checked first (no //, /\\ or encoded tricks), then the host it lands on.
+    const path = relative ? deps.answers.redirectCheck(rd, host) : null;
+    const target = relative ? (path === null ? '' : `${scheme}://${host}${path}`) : rd;
+    const next = target ? deps.answers.redirectCheck(target, host) : null;
     if (next) url.searchParams.set('next', next);
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(url.href);

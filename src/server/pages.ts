@@ -14,12 +14,28 @@ code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}</style></head>
 <body>${body}</body></html>\n`;
 }
 
-export function forbiddenPage(user: string, rule: string, requirement: string, reason: string): string {
+/** Ways out of a refusal: sign in as someone else (back to the same page), or log out of Django. */
+export interface RefusalLinks {
+  readonly signIn: string | null;
+  readonly logout: string | null;
+}
+
+export function forbiddenPage(
+  user: string,
+  rule: string,
+  requirement: string,
+  reason: string,
+  links: RefusalLinks = { signIn: null, logout: null },
+): string {
+  const ways = [
+    links.signIn ? `<a href="${escapeHtml(links.signIn)}">Sign in as another user</a>` : null,
+    links.logout ? `<a href="${escapeHtml(links.logout)}">Log out</a>` : null,
+  ].filter((way) => way !== null);
   return page(
     'Forbidden',
     `<h1>403 Forbidden</h1><p>You are signed in as <strong>${escapeHtml(user)}</strong>, but this page needs
 <code>${escapeHtml(requirement)}</code> (rule <code>${escapeHtml(rule)}</code>; reason <code>${escapeHtml(reason)}</code>).</p>
-<p>Ask an administrator for access, or sign in as another user.</p>`,
+<p>Ask an administrator for access${ways.length ? '.' : ', or sign in as another user.'}</p>${ways.length ? `\n<p>${ways.join(' · ')}</p>` : ''}`,
   );
 }
 

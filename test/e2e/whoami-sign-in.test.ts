@@ -116,10 +116,11 @@ maybe('sign_in sends the browser to the Django login with a checked next', async
     return String(res.headers.location);
   };
   const withNext = (next: string) => `${site.loginUrl}?next=${encodeURIComponent(next)}`;
-  // good: this host (any port: the Flower ingress and flowergate share it), or a plain path
+  // good: this host (any port: the Flower ingress and flowergate share it), or a path on it
   const flowerPage = 'http://127.0.0.1:8443/tasks?state=FAILURE';
   t.is(await signIn(flowerPage), withNext(flowerPage));
-  t.is(await signIn('/tasks'), withNext('/tasks'));
+  // a path is on this host, the one the browser came from: Django must not resolve it against its own
+  t.is(await signIn('/tasks'), withNext(`${fg.url}/tasks`));
   t.is(await signIn(null), site.loginUrl);
   // evil: every one of these is dropped, and the login keeps its own default
   for (const evil of [

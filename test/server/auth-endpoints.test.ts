@@ -14,7 +14,14 @@ async function serve(t: ExecutionContext, pipeline: Pipeline, identityHeaders: I
   const observed: Array<[OriginalRequest, PipelineResult]> = [];
   const endpoints = createAuthEndpoints({
     pipeline,
-    answers: { loginUrl: null, headerNames: names, identityHeaders, redirectCheck: () => null },
+    answers: {
+      loginUrl: null,
+      logoutUrl: null,
+      bearerChallenge: false,
+      headerNames: names,
+      identityHeaders,
+      redirectCheck: () => null,
+    },
     trustedProxies: null,
     observe: (request, result) => observed.push([request, result]),
     onError: (error) => errors.push(error),
