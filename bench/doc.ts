@@ -30,6 +30,21 @@ ${skipped.length ? `\nSkipped:\n${skipped.map((s) => `- ${s}`).join('\n')}\n` : 
 - **peak RSS** is the server process's \`VmHWM\`; in parentheses the highest anonymous resident
   memory (\`RssAnon\`, sampled every 100 ms) — RSS without the Node binary's file pages, which are
   about 50–60 MiB of every Node process here and are shared between processes.
+- **queries/req** is how many queries flowergate sent to the store per request served, counted inside
+  flowergate by \`bench/servers/count-queries.ts\` (preloaded with \`--import\` for the rows that read the
+  store): the SELECTs run through \`node:sqlite\` and the queries sent through \`pg\`. Lookups of one
+  event-loop turn share one query for the sessions, one for the users and one for their groups
+  (\`src/django/database/batch.ts\`), so it falls below 1 as concurrency rises.
+- **memory-limited lines** run the same row with flowergate inside a memory cgroup (v1's memory controller
+  here; v2 is supported) of the chart's default limit, \`resources.limits.memory\` in
+  \`helm/flowergate/values.yaml\`, without swap and with the image's \`NODE_OPTIONS\` (Dockerfile), as the
+  pod runs it; the warm row also at 128 MiB, the footprint of a small sidecar. Their **peak** is the
+  cgroup's own high-water mark for the measured run (\`memory.max_usage_in_bytes\`, v2 \`memory.peak\`):
+  what the kernel compares with the limit. It counts anonymous memory and the page cache the group
+  touched, but not the Node binary's file pages, which the first process to load them was charged for —
+  so it is lower than \`VmHWM\`. A line fails on any OOM kill, and below 0.9× of the same row unlimited
+  (run interleaved with it).
+- **p99 ratio** (after the requests/s ratio) is the line's p99 divided by its baseline's p99.
 - **1b** is not a target: Koa with @koa/router (the framework of whoami and sign-in; the forward-auth
   endpoints and the proxy are served before it) answering 200
   with no work at all, so the framework's own cost can be told apart from flowergate's.
@@ -44,15 +59,17 @@ ${skipped.length ? `\nSkipped:\n${skipped.map((s) => `- ${s}`).join('\n')}\n` : 
 3. **cold decision** — the cache is off (\`FLOWERGATE_CACHE_ALLOW_TTL=0\`, \`…_DENY_TTL=0\`) and the
    requests rotate through thousands of distinct valid sessions of distinct active superusers, made
    the way Django makes them (signed, zlib-compressed \`session_data\`, \`_auth_user_hash\` of the
-   password column, \`get_random_string\` keys). Each request reads the session row, the user row and
-   the user's groups, checks two HMACs and inflates the payload. SQLite gets Django's schema from
+   password column, \`get_random_string\` keys). Each request needs the session row, the user row and
+   the user's groups — read together with those of the other requests of the same event-loop turn, one
+   query for each kind — checks two HMACs and inflates the payload. SQLite gets Django's schema from
    \`fixtures/django-schema.sqlite.sql\`; PostgreSQL gets Django's own \`migrate\` (the test project in
    \`test/support/django/project\`) in a database \`fg_bench\`.
 4. **denial** — **4a**: every request carries a new garbage session cookie (64 random base64url
    characters, as a forged or mangled cookie would be): longer than Django's 40-character
    \`session_key\` column, so no row can match and flowergate refuses it without a query or a cache
    entry. **4b**: every request carries a new well-formed random key (32 of [a-z0-9], what an attacker
-   who knows Django's format would send to get past the cache): one indexed query each, a miss. Both
+   who knows Django's format would send to get past the cache): an indexed lookup each, a miss, batched
+   with the other lookups of its event-loop turn. Both
    get a 401; past 100 a second their audit lines are counted, not written (\`log.unauthenticatedPerSecond\`).
 5. **behind nginx** — a real nginx configured as ingress-nginx configures external auth
    (\`test/support/nginx.ts\`: \`auth_request\`, keep-alive pool to the auth service, one worker) in
@@ -122,17 +139,23 @@ What is left, row by row:
   ~98 MiB \`VmRSS\` (44 MiB anonymous; a 17 MiB live heap, of which zod ~3.4, Koa and its router ~3.7,
   prom-client ~1.5), so ≤ 100 MiB under load leaves V8 no room to work in.
 
-## Targets (issue 8)
+## Targets (issue 17)
+
+Issue 17 retired issue 8's 0.7× (warm, denial) and 100 MiB targets: Koa and its router alone reach
+0.45–0.62× of the ceiling, and bare Node's own RSS is 78–83 MiB. What users feel is measured instead:
 
 | row | target |
 |---|---|
-| warm decision vs ceiling | ≥ 0.7× requests/s; p99 ≤ 5 ms at 64 connections |
+| warm decision vs ceiling | ≥ 0.55× requests/s (a floor against regressions) |
 | cold decision (SQLite) vs ceiling | ≥ 0.25× |
-| cold decision (PostgreSQL) vs ceiling | ≥ 0.15× |
-| denial path vs ceiling | ≥ 0.7× |
-| behind nginx vs nginx → bare Node backend | ≥ 0.8× |
-| sidecar vs minimal pipe proxy | ≥ 0.75× requests/s; added p50 over the direct upstream at 1 connection ≤ 0.5 ms |
-| peak RSS under any row | ≤ 100 MiB |
+| cold decision (PostgreSQL) vs ceiling | ≥ 0.2× |
+| denial paths vs ceiling (4a garbage, 4b well-formed random keys) | ≥ 0.5× |
+| behind nginx vs nginx → bare Node backend | ≥ 0.9× (a floor) |
+| sidecar vs minimal pipe proxy | ≥ 0.75× requests/s, p99 ≤ 2× the pipe proxy's at 64 connections; added p50 over the direct upstream at 1 connection ≤ 0.5 ms |
+| every row inside the chart's memory limit (and warm at 128 MiB) | 0 OOM kills; ≥ 0.9× the same row's requests/s without the limit |
+
+Issue 8's targets (for the record): warm ≥ 0.7× with p99 ≤ 5 ms, cold SQLite ≥ 0.25×, cold
+PostgreSQL ≥ 0.15×, denial ≥ 0.7×, behind nginx ≥ 0.8×, sidecar ≥ 0.75×, peak RSS ≤ 100 MiB.
 
 The solutions flowergate replaces, measured on this kind of machine (issue 8): nginx
 \`auth_request\` → a Django view checking \`is_superuser\`, ~300–430 requests/s; a Django view
@@ -150,6 +173,8 @@ npm run bench -- --only warm --cpu-prof .prof     # CPU profiles of flowergate, 
 node bench/profile.ts .prof/flowergate-warm.cpuprofile
 npm run bench -- --only warm --compare-env FLOWERGATE_LOG_ALLOW_SAMPLE_RATE=0   # A/B a setting
 npm run bench -- --only cold-sqlite --compare-src ../before                    # A/B a change
+npm run bench -- --only sidecar --memory-limit off                              # without the cgroup lines
+npm run bench -- --soak 10 --write                # the soak (sidecar, then warm forward auth), into docs/soak.md
 npm run bench -- --help                           # every option
 \`\`\`
 
@@ -157,7 +182,8 @@ Without \`wrk\` a slower load generator written in Node runs instead (it needs m
 so ratios come out closer to 1, and the report says so); without nginx, or without PostgreSQL and
 Django (\`FLOWERGATE_BENCH_POSTGRES\`, default \`postgres://postgres@127.0.0.1:5432\`, needs the right
 to create the database \`fg_bench\`), those rows are skipped and the output says why and what to
-install. With two or more CPUs the load generator (and the bench process) runs on one and every
+install. The memory-limited lines need root (to make a memory cgroup); elsewhere pass
+\`--memory-limit off\`. With two or more CPUs the load generator (and the bench process) runs on one and every
 server process on another (\`taskset\`); PostgreSQL's own processes are not pinned.
 `;
 }
