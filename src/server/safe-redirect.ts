@@ -39,7 +39,7 @@ export function createRedirectCheck(
     }
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return null;
     const host = url.hostname.toLowerCase();
-    const own = ownHost !== null && ownHost(currentHost) && host === djangoDomain(currentHost);
+    const own = ownHost?.(currentHost) === true && host === djangoDomain(currentHost);
     if (!own && !allowed(host)) return null;
     return url.href;
   };
