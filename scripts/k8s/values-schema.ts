@@ -19,7 +19,7 @@ export const SCHEMA_PATH = join(ROOT, 'helm/flowergate/values.schema.json');
 
 type Schema = Record<string, unknown>;
 
-/** Keys of the application's configuration that the chart owns (secrets, addresses, the proxy prefix). */
+/** Keys of the application's configuration that the chart owns (secrets, addresses, the prefix's alias). */
 const CHART_OWNED: readonly (readonly string[])[] = [
   ['django', 'secretKey'],
   ['django', 'secretKeyFallbacks'],
@@ -28,7 +28,6 @@ const CHART_OWNED: readonly (readonly string[])[] = [
   ['listen'],
   ['adminListen'],
   ['proxy', 'urlPrefix'],
-  ['urlPrefix'],
 ];
 
 // ---- small builders -------------------------------------------------------------------------
@@ -441,7 +440,7 @@ export function configValuesSchema(): Schema {
   for (const path of CHART_OWNED) removePath(generated, path);
   return {
     description:
-      "flowergate's configuration file (generated from src/config/schema.ts; the chart sets the secrets, upstream, listen, adminListen and the URL prefix)",
+      "flowergate's configuration file (generated from src/config/schema.ts; the chart sets the secrets, upstream, listen, adminListen and proxy.urlPrefix; urlPrefix is flower.urlPrefix in sidecar mode)",
     ...generated,
   };
 }

@@ -3,9 +3,9 @@
  * networks, and the user's own objects, variables and pod metadata.
  */
 import test from 'ava';
-import { ALL_APIS, type K8sObject, render } from '../../scripts/k8s/helm.ts';
+import { ALL_APIS, type K8sObject, render, runHelm, templateArgs } from '../../scripts/k8s/helm.ts';
 import { containerEnv, startupConfig } from './pod-env.ts';
-import { container, forwardAuth, one, renderWith } from './render-helpers.ts';
+import { container, forwardAuth, one, renderWith, sidecar } from './render-helpers.ts';
 
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding']);
 
@@ -116,18 +116,34 @@ test('extraObjects are rendered through tpl; envFrom, podAnnotations and podLabe
 test('the URL prefix and allowed hosts follow flower.urlPrefix and the routed host names', async (t) => {
   const objects = await renderWith({
     ...forwardAuth,
-    flower: { urlPrefix: '/ops/flower' },
-    ingress: { enabled: true, host: '*.example.com', flowerService: { name: 'flower' } },
+    ingress: { enabled: true, host: '*.example.com', path: '/ops/flower', flowerService: { name: 'flower' } },
   });
   const env = containerEnv(objects);
-  t.is(env['FLOWERGATE_URL_PREFIX'], '/ops/flower');
+  t.is(env['FLOWERGATE_URL_PREFIX'], '/ops/flower', 'forward-auth: the path routed to your Flower');
   t.is(env['FLOWERGATE_ALLOWED_HOSTS'], '.example.com', "a wildcard host in Django's syntax");
   const config = startupConfig(objects);
   t.is(config.urlPrefix, '/ops/flower');
   t.deepEqual(config.allowedHosts, ['.example.com']);
-  // The helm test pod asks as a host the gate accepts.
-  const testPod = objects.find((o) => o.kind === 'Pod');
-  t.regex(testPod?.['spec'].containers[0].args[0], /X-Original-URL': 'https:\/\/flower\.example\.com\//);
+  // The helm test pod asks as a host the gate accepts, under the prefix (outside it is 404).
+  const testArgs = (o: typeof objects) => o.find((x) => x.kind === 'Pod')?.['spec'].containers[0].args[0];
+  t.regex(testArgs(objects), /X-Original-URL': 'https:\/\/flower\.example\.com\/ops\/flower\/'/);
+
+  // Sidecar: flower.urlPrefix, given to Flower and flowergate alike.
+  const side = await renderWith({ ...sidecar, flower: { urlPrefix: '/ops/flower' } });
+  t.is(containerEnv(side)['FLOWERGATE_URL_PREFIX'], '/ops/flower');
+  t.true(container(side, 'flower').args.includes('--url_prefix=ops/flower'));
+  // forward-auth without a routed path: no prefix, so a Flower at the root is not refused as outside it.
+  t.is(containerEnv(await renderWith(forwardAuth))['FLOWERGATE_URL_PREFIX'], undefined);
+  const rootPath = await renderWith({
+    ...forwardAuth,
+    ingress: { enabled: true, host: 'flower.example.com', path: '/', flowerService: { name: 'flower' } },
+  });
+  t.is(containerEnv(rootPath)['FLOWERGATE_URL_PREFIX'], undefined);
+  // Your own config.urlPrefix wins, in the file; the helm test follows it.
+  const configured = await renderWith({ ...forwardAuth, config: { urlPrefix: 'flower' } });
+  t.is(containerEnv(configured)['FLOWERGATE_URL_PREFIX'], undefined);
+  t.is(startupConfig(configured).urlPrefix, '/flower');
+  t.regex(testArgs(configured), /X-Original-URL': 'https:\/\/flower\.invalid\/flower\/'/);
 
   const own = await renderWith({
     ...forwardAuth,
@@ -138,4 +154,13 @@ test('the URL prefix and allowed hosts follow flower.urlPrefix and the routed ho
   t.deepEqual(startupConfig(own).allowedHosts, ['flower.internal']);
   const none = await renderWith(forwardAuth);
   t.is(containerEnv(none)['FLOWERGATE_ALLOWED_HOSTS'], undefined, 'no routed host, no list');
+});
+
+test('sidecar: config.urlPrefix is refused, since Flower would not get it (flower.urlPrefix is the one)', async (t) => {
+  const result = await runHelm(
+    'helm4',
+    templateArgs({ values: { ...sidecar, config: { urlPrefix: '/ops' } } }),
+  );
+  t.not(result.code, 0);
+  t.regex(result.stderr, /config\.urlPrefix is set, but in sidecar mode/);
 });

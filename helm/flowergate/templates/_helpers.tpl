@@ -262,3 +262,29 @@ its routes): qualified by the release namespace there, since releases from sever
 {{- end }}
 {{- concat $peers .Values.networkPolicy.ingressFrom | toYaml }}
 {{- end }}
+
+{{/*
+FLOWERGATE_URL_PREFIX. Sidecar: flower.urlPrefix, which the chart also gives Flower. forward-auth:
+nothing when config.urlPrefix is set (the file has it); otherwise the path the chart routes to your
+Flower (ingress.path, or httpRoute.path with externalAuth), since Flower served under /flower runs
+with --url_prefix=flower; "/" or no route: none.
+*/}}
+{{- define "flowergate.urlPrefix" -}}
+{{- if include "flowergate.sidecar" . }}
+{{- .Values.flower.urlPrefix }}
+{{- else if not (dig "urlPrefix" "" .Values.config) }}
+{{- $path := "" }}
+{{- if .Values.ingress.enabled }}
+{{- $path = .Values.ingress.path }}
+{{- else if and .Values.httpRoute.enabled .Values.httpRoute.externalAuth }}
+{{- $path = .Values.httpRoute.path }}
+{{- end }}
+{{- trimSuffix "/" $path }}
+{{- end }}
+{{- end }}
+
+{{/* The prefix flowergate applies, however it is set: "" or like /flower. */}}
+{{- define "flowergate.effectiveUrlPrefix" -}}
+{{- $prefix := trimAll "/" (default (include "flowergate.urlPrefix" .) (dig "urlPrefix" "" .Values.config)) }}
+{{- if $prefix }}/{{ $prefix }}{{ end }}
+{{- end }}
