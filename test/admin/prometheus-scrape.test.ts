@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { createAdminApp } from '../../src/admin/admin-server.ts';
 import { createReadiness } from '../../src/admin/readiness.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
+import { eventually } from '../support/eventually.ts';
 import { freePort, makeTempDir, removeDir, startProcess } from '../support/processes.ts';
 import { toolTest } from '../support/require-tool.ts';
 
@@ -75,12 +76,14 @@ withPrometheus(
     t.deepEqual(counts, { 'allow/ok': 3, 'unauthenticated/no_cookie': 1 });
     t.is(samples[0]?.metric.job, 'flowergate');
 
-    // Give the rule groups a couple of evaluations against the real series, then check none errored.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    const { groups } = await api<{
-      groups: { rules: { name: string; health: string; lastError?: string }[] }[];
-    }>('rules');
-    const evaluated = groups.flatMap((g) => g.rules);
+    // Wait until every rule has been evaluated against the real series (health leaves 'unknown'; every 1 s,
+    // later on a loaded machine), then check none errored.
+    type Rule = { name: string; health: string; lastError?: string };
+    const evaluated = await eventually(
+      async () => (await api<{ groups: { rules: Rule[] }[] }>('rules')).groups.flatMap((g) => g.rules),
+      (rules) => rules.length > 0 && rules.every((r) => r.health !== 'unknown'),
+      { timeoutMs: 60_000, everyMs: 250 },
+    );
     t.is(evaluated.length, 8);
     t.deepEqual(
       evaluated.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`),

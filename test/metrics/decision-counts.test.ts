@@ -143,7 +143,8 @@ async function scrapeSettled(adminUrl: string): Promise<PromSample[]> {
       .filter((s) => s.name === 'flowergate_proxy_request_duration_seconds_count')
       .reduce((sum, s) => sum + s.value, 0);
   let samples = await scrape(adminUrl);
-  for (let deadline = Date.now() + 5000; proxied(samples) < PROXIED_REQUESTS && Date.now() < deadline; ) {
+  // a bound, not a target: on a loaded machine the last response can close seconds after the client is done
+  for (let deadline = Date.now() + 30_000; proxied(samples) < PROXIED_REQUESTS && Date.now() < deadline; ) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     samples = await scrape(adminUrl);
   }
