@@ -149,7 +149,10 @@ export function createApp(deps: AppDeps): App {
       host: request.host,
       path: request.uri,
       client: request.client ?? '',
-      user: principal?.kind === 'django' ? principal.identity.username : (principal?.username ?? null),
+      user:
+        principal?.kind === 'django'
+          ? principal.identity.username
+          : (principal?.username ?? result.knownUser ?? null),
       decision: result.decision,
       reason: result.reason,
       cache: result.cache,

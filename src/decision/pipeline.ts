@@ -22,6 +22,8 @@ export interface PipelineResult {
   /** Flower's path the rules saw (the URL prefix removed), or the request's own when it was refused. */
   readonly path: string;
   readonly error?: Error;
+  /** Who the session names when it is refused as `inactive` or `hash_mismatch` (for the audit log). */
+  readonly knownUser?: string;
 }
 
 /** Service-account authentication, present only when Kubernetes token auth is on. */
@@ -164,7 +166,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     const token = deps.kube ? deps.kube.bearerToken(request.authorization) : null;
     if (token && deps.kube) return withKube(request, match, path, found.cache, deps.kube, token);
-    return judge(request, match, path, found.cache, null, verdict.reason);
+    const judged = judge(request, match, path, found.cache, null, verdict.reason);
+    const knownUser = verdict.username;
+    if (knownUser === undefined) return judged;
+    const named = (result: PipelineResult): PipelineResult => ({ ...result, knownUser });
+    return judged instanceof Promise ? judged.then(named) : named(judged);
   };
 
   // Synchronous end to end on a cache hit (the common case: a dashboard's polls and static files);

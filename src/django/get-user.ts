@@ -38,10 +38,10 @@ export function createGetUser(
     const user = await database.findUser(key);
     if (!user) return { kind: 'anonymous', reason: 'unknown_user' };
     if (!allowAll.has(backend) && !canAuthenticate(user, hasIsActive, config.version.inactiveNoneAllowed)) {
-      return { kind: 'anonymous', reason: 'inactive' };
+      return { kind: 'anonymous', reason: 'inactive', username: user.username };
     }
     const hash = checkHash(session['_auth_user_hash'], user.password);
-    if (hash === 'mismatch') return { kind: 'anonymous', reason: 'hash_mismatch' };
+    if (hash === 'mismatch') return { kind: 'anonymous', reason: 'hash_mismatch', username: user.username };
     return { kind: 'user', identity: identityOf(user, hasIsActive, pkType, database, hash === 'fallback') };
   };
 }

@@ -19,7 +19,15 @@ export interface DjangoIdentity {
 /** The answer to "who is this according to Django". Expected outcomes are values, never errors. */
 export type SessionVerdict =
   | { readonly kind: 'user'; readonly identity: DjangoIdentity }
-  | { readonly kind: 'anonymous'; readonly reason: AnonymousReason };
+  | {
+      readonly kind: 'anonymous';
+      readonly reason: AnonymousReason;
+      /**
+       * The user the session names, when Django found them but will not log them in (`inactive`,
+       * `hash_mismatch`): for the audit log only, never an identity to decide on.
+       */
+      readonly username?: string;
+    };
 
 export type AnonymousReason = Extract<
   Reason,
