@@ -4,7 +4,7 @@
 // delay (p99 and max since the last sample, from its own /metrics). Memory must stay flat after warm-up
 // (the first minute): no sample more than 10 % above the first sample after it; and no errors.
 
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { runOnce } from './measure.ts';
@@ -12,7 +12,7 @@ import { fmtMiB, fmtRps } from './report.ts';
 import { authRequest, one, pageRequest, sqliteUrl, superuserKey } from './requests.ts';
 import { startBare, startFlowergate, stopAll } from './servers.ts';
 import { args, log, REPO } from './settings.ts';
-import { memoryOf } from './system.ts';
+import { describeMachine, memoryOf } from './system.ts';
 
 const SAMPLE_MS = 10_000;
 const WARM_UP_MS = 60_000;
@@ -31,6 +31,7 @@ interface SoakSample {
 export async function soak(minutes: number): Promise<void> {
   if (!(minutes > 0)) throw new Error('--soak wants a number of minutes');
   const results: string[] = [];
+  const started = new Date();
   const upstream = await startBare('upstream', 'upstream');
   for (const row of ['sidecar', 'forward-auth'] as const) {
     const fg = await startFlowergate(
@@ -60,8 +61,8 @@ export async function soak(minutes: number): Promise<void> {
   process.stdout.write(`\n${text}\n`);
   if (args.write) {
     mkdirSync(join(REPO, 'docs'), { recursive: true });
-    appendFileSync(join(REPO, 'docs/soak.md'), `\n${text}\n`);
-    log('appended to docs/soak.md');
+    writeFileSync(join(REPO, 'docs/soak.md'), soakDoc(minutes, started, text));
+    log('wrote docs/soak.md');
   }
 }
 
@@ -170,4 +171,22 @@ function summarize(row: string, rate: number, capacity: number, samples: readonl
     '',
     table,
   ].join('\n');
+}
+
+function soakDoc(minutes: number, started: Date, text: string): string {
+  const machine = describeMachine();
+  return `# Soak
+
+Written by \`npm run bench -- --soak ${minutes} --write\` (see [benchmarks.md](benchmarks.md)): each row for
+${minutes} min at about 80 % of the requests/s it reached in a closed-loop run just before, sent at a steady
+rate over up to 64 keep-alive connections by a Node client on the load generator's CPU. Every 10 s:
+flowergate's resident memory (\`VmRSS\`) and its event-loop delay since the previous sample (p99 and
+maximum, from its own \`/metrics\`). Memory is judged after the first minute (warm-up): flat means no sample
+more than 10 % above the first one after it. A request that failed, got another status than 200, or found
+256 requests already waiting counts as an error.
+
+- date: ${started.toISOString().replace(/\.\d+Z$/, 'Z')}; machine: ${machine.cpus} CPUs (${machine.model}), ${machine.kernel}; load average at start ${machine.loadAverage}; Node ${machine.node}
+
+${text}
+`;
 }
