@@ -5,7 +5,11 @@
  */
 import test from 'ava';
 import { runHelm, templateArgs } from '../../scripts/k8s/helm.ts';
+import { containerEnv } from './pod-env.ts';
 import { forwardAuth, kinds, one, renderWith, sidecar } from './render-helpers.ts';
+
+const startupConfigHosts = (objects: Awaited<ReturnType<typeof renderWith>>) =>
+  containerEnv(objects)['FLOWERGATE_ALLOWED_HOSTS'];
 
 const nginxIngress = {
   ...forwardAuth,
@@ -85,7 +89,7 @@ test('forward-auth: whoami has its own Ingress on the host, without the auth ann
     const objects = await renderWith({ ...nginxIngress, ingress: { ...nginxIngress.ingress, controller } }, [
       'traefik.io/v1alpha1/Middleware',
     ]);
-    const whoami = one(objects, 'Ingress', 'flowergate-whoami');
+    const whoami = one(objects, 'Ingress', 'flowergate-pages');
     t.deepEqual(Object.keys(whoami.metadata.annotations ?? {}), [], `${controller}: no auth on whoami`);
     t.deepEqual(whoami.spec.rules[0].host, 'flower.example.com');
     t.deepEqual(whoami.spec.rules[0].http.paths, [
@@ -102,6 +106,35 @@ test('forward-auth: whoami has its own Ingress on the host, without the auth ann
   t.is(kinds(without).filter((k) => k === 'Ingress').length, 1);
   const side = await renderWith({ ...sidecar, ingress: { enabled: true, host: 'flower.example.com' } });
   t.is(kinds(side).filter((k) => k === 'Ingress').length, 1, 'sidecar: whoami is a path of the one Ingress');
+});
+
+test("ingress-nginx auth-signin: through flowergate's sign_in when a host is allowed, else straight to Django", async (t) => {
+  const login = { django: { loginUrl: 'https://www.example.com/accounts/login/' } };
+  const objects = await renderWith({ ...nginxIngress, config: login });
+  t.is(
+    one(objects, 'Ingress', 'flowergate').metadata.annotations?.['nginx.ingress.kubernetes.io/auth-signin'],
+    'https://$host/_flowergate/sign_in',
+  );
+  const paths = one(objects, 'Ingress', 'flowergate-pages').spec.rules[0].http.paths.map(
+    (p: { path: string; pathType: string }) => `${p.pathType} ${p.path}`,
+  );
+  t.deepEqual(
+    paths,
+    ['Exact /_flowergate/whoami', 'Exact /_flowergate/sign_in'],
+    'exact paths, nothing else of /_flowergate/',
+  );
+  t.is(startupConfigHosts(objects), 'flower.example.com', 'sign_in can check the way back');
+
+  // No host the chart routes, none configured: sign_in could not check rd, so Django's login it is.
+  const hostless = await renderWith({
+    ...forwardAuth,
+    config: login,
+    ingress: { enabled: true, flowerService: { name: 'flower' }, whoami: false },
+  });
+  const annotations = one(hostless, 'Ingress', 'flowergate').metadata.annotations ?? {};
+  t.is(annotations['nginx.ingress.kubernetes.io/auth-signin'], 'https://www.example.com/accounts/login/');
+  t.is(annotations['nginx.ingress.kubernetes.io/auth-signin-redirect-param'], 'next');
+  t.is(kinds(hostless).filter((k) => k === 'Ingress').length, 1, 'nothing to route to flowergate');
 });
 
 test('NetworkPolicy presets name each controller by namespace and pod labels, k3s Traefik included', async (t) => {

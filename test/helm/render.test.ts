@@ -102,8 +102,9 @@ test('forward-auth Ingress for ingress-nginx carries the external-auth annotatio
     annotations['nginx.ingress.kubernetes.io/auth-url'],
     'http://flowergate.flowergate.svc.cluster.local:4180/_flowergate/auth/nginx',
   );
-  t.is(annotations['nginx.ingress.kubernetes.io/auth-signin'], 'https://www.example.com/login/');
-  t.is(annotations['nginx.ingress.kubernetes.io/auth-signin-redirect-param'], 'next');
+  // Through flowergate's sign_in, which checks the controller's rd target against the allowed hosts.
+  t.is(annotations['nginx.ingress.kubernetes.io/auth-signin'], 'https://$host/_flowergate/sign_in');
+  t.is(annotations['nginx.ingress.kubernetes.io/auth-signin-redirect-param'], undefined);
   t.is(
     annotations['nginx.ingress.kubernetes.io/auth-response-headers'],
     'X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups',

@@ -173,8 +173,14 @@ A tri-state switch (true / false / auto). auto is on when the cluster serves the
 nginx.ingress.kubernetes.io/auth-url: {{ printf "%s/_flowergate/auth/nginx" (include "flowergate.serviceUrl" .) | quote }}
 nginx.ingress.kubernetes.io/auth-response-headers: {{ include "flowergate.identityHeaders" . | quote }}
 {{- with (dig "django" "loginUrl" "" .Values.config) }}
+{{- if include "flowergate.nginxSignIn" $ }}
+{{- /* flowergate's sign_in checks the controller's rd target before sending the browser to Django's login. */}}
+nginx.ingress.kubernetes.io/auth-signin: "https://$host/_flowergate/sign_in"
+{{- else }}
+{{- /* No allowed host to check the way back against: straight to Django's login (its next check). */}}
 nginx.ingress.kubernetes.io/auth-signin: {{ . | quote }}
 nginx.ingress.kubernetes.io/auth-signin-redirect-param: next
+{{- end }}
 {{- end }}
 {{- $n := .Values.ingress.nginx }}
 {{- if gt (int $n.authKeepalive) 0 }}
@@ -287,4 +293,15 @@ with --url_prefix=flower; "/" or no route: none.
 {{- define "flowergate.effectiveUrlPrefix" -}}
 {{- $prefix := trimAll "/" (default (include "flowergate.urlPrefix" .) (dig "urlPrefix" "" .Values.config)) }}
 {{- if $prefix }}/{{ $prefix }}{{ end }}
+{{- end }}
+
+{{/*
+"true" when ingress-nginx's auth-signin goes through flowergate's /_flowergate/sign_in: a login URL,
+and an allowed Flower host for sign_in to check the way back against (the Ingress host the chart
+routes, or config.allowedHosts).
+*/}}
+{{- define "flowergate.nginxSignIn" -}}
+{{- if and (dig "django" "loginUrl" "" .Values.config) (eq .Values.ingress.controller "ingress-nginx") }}
+{{- if or (and .Values.ingress.enabled .Values.ingress.host) (dig "allowedHosts" list .Values.config) }}true{{ end }}
+{{- end }}
 {{- end }}
