@@ -11,7 +11,7 @@ import type { ExecutionContext } from 'ava';
 import type { Page } from 'playwright-core';
 import type { PolicyRule } from '../../src/config/schema.ts';
 import { launchBrowser } from '../support/browser.ts';
-import { visitAndLogIn } from '../support/browser-steps.ts';
+import { logInOnDjango, visitAndLogIn } from '../support/browser-steps.ts';
 import {
   djangoTool,
   type FlowergateProcess,
@@ -97,6 +97,7 @@ async function startGate(topology: Topology, flower: RealFlowerInstance, t: Tear
     FLOWERGATE_URL_PREFIX: flower.prefix,
     FLOWERGATE_ALLOWED_HOSTS: '127.0.0.1',
     FLOWERGATE_CACHE_ALLOW_TTL: String(ALLOW_TTL),
+    FLOWERGATE_DJANGO_LOGOUT_URL: `${site.url}/accounts/logout/`,
   };
   if (topology === 'sidecar') {
     const fg = await startFlowergateProcess({
@@ -233,6 +234,16 @@ for (const topology of ['sidecar', 'nginx'] as const) {
         t.regex(text, /rule broker page: superusers only/);
         if (topology === 'sidecar' && prefixIndex === 1)
           await screenshot(t, page, 'flowergate-refusal-page.png');
+        t.is(await page.getAttribute('text=Log out', 'href'), `${site.url}/accounts/logout/`);
+        // The way out: sign in as someone who may, and land back on the same page.
+        await page.click('text=Sign in as another user');
+        await page.waitForURL((url) => url.href.startsWith(site.loginUrl));
+        await logInOnDjango(page, USERS.root);
+        await page.waitForURL(`${entry}/broker`);
+        t.truthy(
+          await page.waitForSelector('section.broker-table-card'),
+          "Flower's broker page, now allowed",
+        );
         const audit = fg.logs().filter((l) => l.decision === 'forbidden');
         t.true(
           audit.some((l) => l.reason === 'not_superuser'),
