@@ -35,19 +35,25 @@ test.serial(
   'a read waits for a write lock shorter than the store timeout, without blocking the event loop',
   async (t) => {
     // The lock is released by a timer on this event loop: a read that blocked the loop would never see it go.
-    // Held 1 s (100 ticks of 10 ms on a quiet machine) so a busy machine still counts well over 10.
     const db = createSqliteDatabase({ path, config, timeoutMs: 10_000, busyTimeoutMs: 20 });
     t.teardown(() => db.close());
     const released = holdWriteLock(1000);
-    let ticks = 0;
-    const ticker = setInterval(() => ticks++, 10);
+    // Turns of the event loop while the read waits: a blocked loop makes none; a free one thousands, even on
+    // a machine too busy to run a 10 ms interval more than a few times a second.
+    let turns = 0;
+    let waiting = true;
+    const turn = () => {
+      turns++;
+      if (waiting) setImmediate(turn);
+    };
+    setImmediate(turn);
     const started = performance.now();
     const row = await db.findSession(keys.get('root')!, NOW);
-    clearInterval(ticker);
+    waiting = false;
     await released;
     t.truthy(row, 'the session row was read once the lock was gone');
     t.true(performance.now() - started >= 950, 'it did wait for the lock');
-    t.true(ticks >= 10, `the event loop kept running while it waited (${ticks} ticks)`);
+    t.true(turns >= 100, `the event loop kept running while it waited (${turns} turns)`);
   },
 );
 
