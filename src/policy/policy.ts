@@ -74,7 +74,7 @@ function compileRule(
 }
 
 function hostMatcher(pattern: string): (host: string) => boolean {
-  const wanted = pattern.toLowerCase();
+  const wanted = pattern.toLowerCase().replace(/\.$/, '');
   if (wanted.startsWith('*.')) {
     const suffix = wanted.slice(1);
     return (host) => hostname(host).endsWith(suffix);
@@ -82,12 +82,16 @@ function hostMatcher(pattern: string): (host: string) => boolean {
   return (host) => hostname(host) === wanted;
 }
 
-/** The host without port, lower-cased. */
+/**
+ * The host without port or trailing dot, lower-cased. `flower.example.com.` is the same name to DNS,
+ * to nginx's server_name and to ALLOWED_HOSTS: kept, it would slip past a rule naming the host.
+ */
 export function hostname(host: string): string {
   const lowered = host.toLowerCase();
   if (lowered.startsWith('[')) return lowered.slice(0, lowered.indexOf(']') + 1);
   const colon = lowered.lastIndexOf(':');
-  return colon === -1 ? lowered : lowered.slice(0, colon);
+  const name = colon === -1 ? lowered : lowered.slice(0, colon);
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 function pathMatcher(path: NonNullable<PolicyRule['path']>): (value: string) => boolean {
