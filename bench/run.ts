@@ -18,6 +18,7 @@
 //   --memory-limit Q|off every flowergate row runs again inside a memory cgroup of Q (default: the chart's
 //                        resources.limits.memory, helm/flowergate/values.yaml) with the image's NODE_OPTIONS
 //                        (Dockerfile); warm also at 128Mi. Needs root (cgroup v1 memory controller or v2)
+//   --limit-node-options "…"  rows 2–4 also run inside that limit with these NODE_OPTIONS (A/B the image's)
 //   --soak MINUTES       instead of the table: the sidecar and forward-auth (warm) rows at ~80 % of the
 //                        capacity just measured, with RSS and event-loop delay sampled every 10 s
 //

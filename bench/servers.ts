@@ -125,6 +125,8 @@ export interface FlowergateOptions {
   readonly root?: string;
   /** Run inside a memory cgroup of this many bytes, with the image's NODE_OPTIONS. */
   readonly limitBytes?: number;
+  /** NODE_OPTIONS inside the limit (default: the image's). */
+  readonly nodeOptions?: string;
   readonly nodeFlags?: readonly string[];
 }
 
@@ -147,7 +149,9 @@ export async function startFlowergate(
   const proc = await startNode(name, [join(options.root ?? REPO, 'bin/flowergate.js'), 'serve'], port, {
     env: {
       ...cleanEnv,
-      ...(cgroup && settings.imageNodeOptions ? { NODE_OPTIONS: settings.imageNodeOptions } : {}),
+      ...(cgroup && (options.nodeOptions ?? settings.imageNodeOptions)
+        ? { NODE_OPTIONS: options.nodeOptions ?? settings.imageNodeOptions }
+        : {}),
       FLOWERGATE_DJANGO_SECRET_KEY: secretKey,
       FLOWERGATE_LISTEN: `127.0.0.1:${port}`,
       FLOWERGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`,

@@ -35,6 +35,7 @@ export const { values: args } = parseArgs({
     'fg-env': { type: 'string', multiple: true },
     'fg-node-flags': { type: 'string' },
     'memory-limit': { type: 'string' },
+    'limit-node-options': { type: 'string' },
     soak: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -74,6 +75,8 @@ export const settings = {
     args['memory-limit'] === 'off' ? null : parseQuantity(args['memory-limit'] ?? chartMemoryLimit()),
   /** The image's NODE_OPTIONS, for the memory-limited rows (the image sets them; a bare `node` does not). */
   imageNodeOptions: imageNodeOptions(),
+  /** Rows 2–4 also run inside the chart's limit with these NODE_OPTIONS instead of the image's (A/B). */
+  limitNodeOptions: args['limit-node-options'] ?? null,
   soakMinutes: args.soak === undefined ? null : Number(args.soak),
 };
 

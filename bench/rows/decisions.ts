@@ -57,15 +57,29 @@ export async function decisionRows(): Promise<void> {
 
   /** A flowergate row; with --compare-src, also that tree's; under the memory limits, again each. */
   const addRow = async (row: RowSpec) => {
-    const variants: { suffix: string; root: string; env: Record<string, string>; limit?: number }[] = [
-      { suffix: '', root: REPO, env: {} },
-    ];
+    const variants: {
+      suffix: string;
+      root: string;
+      env: Record<string, string>;
+      limit?: number;
+      nodeOptions?: string;
+    }[] = [{ suffix: '', root: REPO, env: {} }];
     if (settings.compare) variants.push({ suffix: ' @compare', ...settings.compare });
     if (settings.memoryLimit !== null) {
       for (const limit of [settings.memoryLimit, ...(row.moreLimits ?? [])])
         variants.push({ suffix: ` @${limit / 2 ** 20}Mi`, root: REPO, env: {}, limit });
+      if (settings.limitNodeOptions !== null) {
+        const limit = settings.memoryLimit;
+        variants.push({
+          suffix: ` @${limit / 2 ** 20}Mi alt`,
+          root: REPO,
+          env: {},
+          limit,
+          nodeOptions: settings.limitNodeOptions,
+        });
+      }
     }
-    for (const { suffix, root, env, limit } of variants) {
+    for (const { suffix, root, env, limit, nodeOptions } of variants) {
       const id = `${row.id}${suffix}`;
       const slug = id.replaceAll(/[^a-z0-9]+/gi, '-');
       const queryCountFile = row.countQueries ? join(dir, `${slug}.queries`) : undefined;
@@ -75,6 +89,7 @@ export async function decisionRows(): Promise<void> {
         {
           root,
           ...(limit !== undefined ? { limitBytes: limit } : {}),
+          ...(nodeOptions !== undefined ? { nodeOptions } : {}),
           ...(queryCountFile
             ? { nodeFlags: ['--import', join(REPO, 'bench/servers/count-queries.ts')] }
             : {}),
@@ -94,7 +109,7 @@ export async function decisionRows(): Promise<void> {
         id,
         row: suffix && !limited ? `${row.row} (compare)` : row.row,
         what: limited
-          ? `${row.what} — in a ${limit / 2 ** 20} MiB memory cgroup, NODE_OPTIONS=${settings.imageNodeOptions || '(none)'} (peak: the cgroup's)`
+          ? `${row.what} — in a ${limit / 2 ** 20} MiB memory cgroup, NODE_OPTIONS=${nodeOptions ?? (settings.imageNodeOptions || '(none)')} (peak: the cgroup's)`
           : suffix
             ? `${row.what} — with ${settings.compare?.label}`
             : row.what,
