@@ -5,8 +5,8 @@
 //   - the client's own method (POST stays POST) and the client's path and query behind the prefix;
 //   - `Host` (the :authority the client asked for), `Content-Length: 0` and no body;
 //   - `Authorization`, and otherwise only the headers listed in `allowed_headers` (Envoy Gateway
-//     `headersToExtAuth`, Istio `includeRequestHeadersInCheck`). The README tells users to list
-//     cookie, accept, x-requested-with, origin, referer and x-forwarded-proto; that is the set sent here.
+//     `headersToExtAuth`, Istio `includeRequestHeadersInCheck`): the set sent here is the list in the
+//     README's own recipe, read from it, so a header the recipe forgets is a header these tests lose.
 // Envoy then needs exactly 200 to allow, passes a denial's status, body, Location and WWW-Authenticate to the
 // client, and treats a 5xx as an error (status_on_error, 403 by default).
 
@@ -19,6 +19,7 @@ import {
   startDjangoSite,
   startFlowergate,
 } from '../support/e2e.ts';
+import { readmeRecipe } from '../support/hygiene-recipes.ts';
 import { makeTempDir, removeDir } from '../support/processes.ts';
 import { toolTest } from '../support/require-tool.ts';
 
@@ -28,7 +29,13 @@ const PREFIX = '/_flowergate/auth/envoy';
 const HOST = 'flower.example.com';
 const ORIGIN = `https://${HOST}`;
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-const ALLOWED = new Set(['cookie', 'accept', 'x-requested-with', 'origin', 'referer', 'x-forwarded-proto']);
+/** The README Envoy Gateway recipe's `headersToExtAuth` list. */
+const ALLOWED: ReadonlySet<string> = new Set(
+  (/headersToExtAuth: \[([^\]]*)\]/.exec(readmeRecipe('envoy-gateway'))?.[1] ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== ''),
+);
 
 const setup = shared(async (t) => {
   const site = await startDjangoSite({ t });
@@ -207,5 +214,28 @@ maybe(
     });
     t.is(res.status, 503);
     t.regex(res.body, /503 Service Unavailable/);
+  },
+);
+
+maybe(
+  "Envoy dialect, the README's headersToExtAuth: a cross-site WebSocket handshake carrying the user's cookie is 403, a same-origin one passes",
+  async (t) => {
+    const { site, fg } = await setup();
+    // What a browser sends for `new WebSocket('wss://flower…/…')` from another site's page: the user's
+    // cookie, the attacker's Origin, and the handshake headers (Envoy passes them only when listed).
+    const handshake = (origin: string, cookie: string) =>
+      extAuthz(fg.url, 'GET', '/api/task/events/task-succeeded/', {
+        cookie,
+        origin,
+        upgrade: 'websocket',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      });
+    const root = await site.cookie('root');
+    const hostile = await handshake('https://evil.example', root);
+    t.is(hostile.status, 403, 'a handshake from another site is refused');
+    t.like(JSON.parse(hostile.body), { reason: 'csrf_origin_mismatch' });
+    const honest = await handshake(ORIGIN, root);
+    t.is(honest.status, 200, "the page's own handshake passes");
   },
 );
