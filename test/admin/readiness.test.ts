@@ -108,7 +108,8 @@ test('concurrent checks share one ping', async (t) => {
 
 test('start() pings at once and then every interval; stop() ends it', async (t) => {
   const store = controllableStore();
-  const readiness = createReadiness({ ping: store.ping, intervalMs: 10, timeoutMs: 100 });
+  // maxAgeMs: by default 3 intervals (30 ms), which a busy machine can spend between the last ping and report()
+  const readiness = createReadiness({ ping: store.ping, intervalMs: 10, timeoutMs: 100, maxAgeMs: 60_000 });
   readiness.start();
   readiness.start(); // idempotent
   // Poll rather than sleep a fixed time: a loaded CI machine may delay 10 ms timers a lot.
