@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dialect } from '../../decision/labels.ts';
 import type { OriginalRequest } from '../../decision/request.ts';
+import { djangoDomain } from '../../policy/allowed-hosts.ts';
 import type { NetworkSet } from '../../policy/networks.ts';
 import { clientAddress } from '../client-address.ts';
 import { requestId } from '../request-id.ts';
@@ -125,4 +126,23 @@ export function checkUri(uri: string | undefined): string | null {
 export function checkHost(host: string | undefined): string | null {
   if (!host || host.length > 255) return null;
   return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host) ? host : null;
+}
+
+/**
+ * Whether two Host values name the same host as rules and ALLOWED_HOSTS see it (case, port and a
+ * trailing dot aside); an invalid one names none.
+ */
+export function sameHost(a: string, b: string): boolean {
+  const domain = djangoDomain(a);
+  return domain !== '' && domain === djangoDomain(b);
+}
+
+/** The host (and port) of an absolute http(s) URL, or null. Only for the rare cross-family check. */
+export function hostOfAbsolute(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.host : null;
+  } catch {
+    return null;
+  }
 }

@@ -6,7 +6,9 @@ import {
   commonFields,
   type Extract,
   header,
+  hostOfAbsolute,
   malformed,
+  sameHost,
   schemeOf,
   uriOfAbsolute,
 } from './dialect.ts';
@@ -31,18 +33,20 @@ export const extractForward: Extract = (request, trusted) => {
       ? 'X-Forwarded-Host is missing or invalid'
       : !uri
         ? 'X-Forwarded-Uri is missing or not a path'
-        : conflict(h, method, uri);
+        : conflict(h, method, uri, host);
   if (problem !== null || !method || !host || !uri)
     return malformed('forward', request, trusted, problem ?? '', claimedMethod, host, uri ?? claimedUri);
   const scheme = schemeOf(header(h, 'x-forwarded-proto'), request.encrypted ? 'https' : 'http');
   return { ...commonFields('forward', request, trusted), method, scheme, host, uri };
 };
 
-/** The other family's copy, when it names another path or method. */
-function conflict(h: IncomingHttpHeaders, method: string, uri: string): string | null {
+/** The other family's copy, when it names another path, method or host. */
+function conflict(h: IncomingHttpHeaders, method: string, uri: string, host: string): string | null {
   const originalUrl = header(h, 'x-original-url');
   if (originalUrl !== undefined && uriOfAbsolute(originalUrl) !== uri)
     return 'X-Original-URL names another path';
+  if (originalUrl !== undefined && !sameHost(hostOfAbsolute(originalUrl) ?? '', host))
+    return 'X-Original-URL names another host';
   const originalMethod = header(h, 'x-original-method');
   if (originalMethod !== undefined && originalMethod.toUpperCase() !== method)
     return 'X-Original-Method names another method';

@@ -7,6 +7,7 @@ import {
   type Extract,
   header,
   malformed,
+  sameHost,
   uriOfAbsolute,
 } from './dialect.ts';
 
@@ -32,14 +33,18 @@ export const extractNginx: Extract = (request, trusted) => {
       ? 'X-Original-URL is not an absolute http(s) URL with a path'
       : !method
         ? 'X-Original-Method is missing or not an HTTP method'
-        : conflict(h, method, uri);
+        : conflict(h, method, uri, host);
   if (problem !== null || !parsed || !host || !uri || !method)
     return malformed('nginx', request, trusted, problem ?? '', claimedMethod, host, uri ?? originalUrl);
   return { ...commonFields('nginx', request, trusted), method, scheme: parsed.scheme, host, uri };
 };
 
-/** Another family's copy, when it names another path or method. */
-function conflict(h: IncomingHttpHeaders, method: string, uri: string): string | null {
+/**
+ * Another family's copy, when it names another path, method or host. X-Forwarded-Host is compared only
+ * next to X-Forwarded-Method or -Uri: then a forward-family proxy (Caddy, Traefik) set all three and
+ * X-Original-URL is the client's; alone it may be a CDN's (ingress-nginx passes the client's headers).
+ */
+function conflict(h: IncomingHttpHeaders, method: string, uri: string, host: string): string | null {
   const originalUri = header(h, 'x-original-uri');
   if (originalUri !== undefined && originalUri !== uri) return 'X-Original-URI names another path';
   const forwardedUri = header(h, 'x-forwarded-uri');
@@ -47,6 +52,13 @@ function conflict(h: IncomingHttpHeaders, method: string, uri: string): string |
   const forwardedMethod = header(h, 'x-forwarded-method');
   if (forwardedMethod !== undefined && forwardedMethod.toUpperCase() !== method)
     return 'X-Forwarded-Method names another method';
+  const forwardedHost = header(h, 'x-forwarded-host');
+  if (
+    forwardedHost !== undefined &&
+    (forwardedUri !== undefined || forwardedMethod !== undefined) &&
+    !sameHost(forwardedHost, host)
+  )
+    return 'X-Forwarded-Host names another host';
   return null;
 }
 

@@ -85,6 +85,52 @@ test('a contradicting copy of the other family is refused on either endpoint; an
   t.false(isMalformed(run(extractForward, { ...FORWARD, 'x-original-method': 'post' })));
 });
 
+test('a copy of the other family naming another host is refused on either endpoint (host rules and ALLOWED_HOSTS judge the host); the same host spelt otherwise is not', (t) => {
+  // Caddy or Traefik pointed at the nginx endpoint set X-Forwarded-Method/-Uri/-Host themselves and copy the
+  // client's X-Original-URL: its path and method are checked against theirs, and so must its host be.
+  const proxySet = {
+    'x-forwarded-method': 'POST',
+    'x-forwarded-uri': '/flower/api/task/revoke/1?terminate=1',
+  };
+  const hostile: Array<[Extract, Record<string, string>]> = [
+    [
+      extractNginx,
+      {
+        ...NGINX,
+        'x-original-url': 'https://internal.example.com/flower/api/task/revoke/1?terminate=1',
+        ...proxySet,
+        'x-forwarded-host': 'flower.example.com',
+      },
+    ],
+    [
+      extractForward,
+      { ...FORWARD, 'x-original-url': 'https://internal.example.com/flower/api/task/revoke/1?terminate=1' },
+    ],
+  ];
+  for (const [extract, headers] of hostile) {
+    const got = run(extract, headers);
+    t.true(isMalformed(got), JSON.stringify(headers));
+    if (isMalformed(got)) t.regex(got.malformed, /another host/);
+  }
+  // Honest twins: the same host with a port, in capitals or with a trailing dot; and an X-Forwarded-Host
+  // alone (a CDN in front of ingress-nginx, which passes the client's headers and sets no X-Forwarded-*):
+  // without X-Forwarded-Method or -Uri nothing says a forward-family proxy set it.
+  const honest: Array<[Extract, Record<string, string>]> = [
+    [extractNginx, { ...NGINX, ...proxySet, 'x-forwarded-host': 'Flower.Example.com.:443' }],
+    [extractNginx, { ...NGINX, 'x-forwarded-host': 'origin.cdn.example' }],
+    [
+      extractForward,
+      { ...FORWARD, 'x-original-url': 'https://flower.example.com:443/flower/api/task/revoke/1?terminate=1' },
+    ],
+  ];
+  for (const [extract, headers] of honest)
+    t.like(
+      run(extract, headers),
+      { method: 'POST', uri: '/flower/api/task/revoke/1?terminate=1' },
+      JSON.stringify(headers),
+    );
+});
+
 // Whatever a client adds of either family, the decision's method and path are the endpoint's own
 // family's, or the request is refused: a forged copy can never change what is judged.
 const METHODS = ['GET', 'POST', 'DELETE', 'get', 'HEAD'];
