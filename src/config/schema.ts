@@ -249,6 +249,15 @@ const urlPrefix = z
   .refine(
     (prefix) => /^(\/[A-Za-z0-9\-_~!$&'()*+,;=:@]+)*$/.test(prefix) && !/\/\.\.?(?:\/|$)/.test(prefix),
     'must be like flower or /flower (segments without ., .., %, ? or #)',
+  )
+  // Flower pastes the prefix into Tornado's URL patterns unescaped: these would be regex syntax there.
+  .refine(
+    (prefix) => !/[$()*+]/.test(prefix),
+    "must not contain $ ( ) * or +: Flower puts --url_prefix into Tornado's URL patterns as a regular expression",
+  )
+  .refine(
+    (prefix) => prefix !== '/_flowergate' && !prefix.startsWith('/_flowergate/'),
+    'must not be under /_flowergate/, which flowergate keeps for itself',
   );
 
 const proxy = z

@@ -189,6 +189,28 @@ test("FLOWERGATE_URL_PREFIX takes Flower's --url_prefix with or without slashes;
     t.regex(failure({ ...base, FLOWERGATE_URL_PREFIX: bad }).message, /urlPrefix/, bad);
 });
 
+test("FLOWERGATE_URL_PREFIX refuses what Flower would put into Tornado's URL patterns as regex syntax, and flowergate's own /_flowergate/", (t) => {
+  // Flower pastes --url_prefix into its handlers' regular expressions unescaped: with `flow+er` Tornado routes
+  // /flowwwer/… and never /flow+er/…, with `fl(ow)er` every handler gets an extra argument. And the sidecar
+  // never proxies /_flowergate/, so a Flower there could not be reached.
+  for (const bad of [
+    'flow+er',
+    'fl(ow)er',
+    'flow*er',
+    'flower$',
+    'a/b(c)',
+    '_flowergate',
+    '/_flowergate/x',
+  ]) {
+    const message = failure({ ...base, FLOWERGATE_URL_PREFIX: bad }).message;
+    t.regex(message, /urlPrefix/, bad);
+    t.regex(message, /regular expression|_flowergate/, bad);
+  }
+  // Honest twins: what Flower routes literally.
+  for (const good of ['my-flower_1', 'tools/flower', '_flowergate2', 'fl@wer,1;x=y'])
+    t.is(effectiveUrlPrefix(loadConfig({ env: { ...base, FLOWERGATE_URL_PREFIX: good } })), `/${good}`);
+});
+
 test('FLOWERGATE_ALLOWED_HOSTS is a comma-separated list, kept in lower case', (t) => {
   const config = loadConfig({
     env: { ...base, FLOWERGATE_ALLOWED_HOSTS: 'Flower.Example.com, .corp.example,*' },
