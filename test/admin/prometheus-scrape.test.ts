@@ -76,12 +76,15 @@ withPrometheus(
     t.deepEqual(counts, { 'allow/ok': 3, 'unauthenticated/no_cookie': 1 });
     t.is(samples[0]?.metric.job, 'flowergate');
 
-    // Wait until every rule has been evaluated against the real series (health leaves 'unknown'; every 1 s,
-    // later on a loaded machine), then check none errored.
-    type Rule = { name: string; health: string; lastError?: string };
+    // Wait until every rule has been evaluated since the series were there (every 1 s, later on a loaded
+    // machine; an evaluation before the first scrape leaves FlowergateAllDown pending), then check none errored.
+    const scraped = Date.now();
+    type Rule = { name: string; health: string; lastError?: string; lastEvaluation?: string };
     const evaluated = await eventually(
       async () => (await api<{ groups: { rules: Rule[] }[] }>('rules')).groups.flatMap((g) => g.rules),
-      (rules) => rules.length > 0 && rules.every((r) => r.health !== 'unknown'),
+      (rules) =>
+        rules.length > 0 &&
+        rules.every((r) => r.health !== 'unknown' && Date.parse(r.lastEvaluation ?? '') > scraped),
       { timeoutMs: 60_000, everyMs: 250 },
     );
     t.is(evaluated.length, 8);
