@@ -53,7 +53,8 @@ test('service-account tokens: rule by name, RBAC by SubjectAccessReview, invalid
       FLOWERGATE_DJANGO_SECRET_KEY: secret,
       FLOWERGATE_DJANGO_DATABASE_URL: `sqlite:///${join(dir, 'db.sqlite3')}`,
       FLOWERGATE_KUBERNETES_TOKEN_AUTH: 'true',
-      FLOWERGATE_KUBERNETES_TIMEOUT: '2',
+      // not under test (the outage below is a 500): room for a fresh TLS connection on a busy machine
+      FLOWERGATE_KUBERNETES_TIMEOUT: '10',
       FLOWERGATE_LISTEN: `127.0.0.1:${port}`,
       FLOWERGATE_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
       FLOWERGATE_LOG_LEVEL: 'debug',
@@ -66,8 +67,13 @@ test('service-account tokens: rule by name, RBAC by SubjectAccessReview, invalid
   t.teardown(() => {
     server.kill('SIGKILL');
   });
-  // a start bound, not a performance target: a busy machine took over 20 s
-  await waitForPort(port, { timeoutMs: 60_000 });
+  // a start bound, not a performance target: a busy machine took over 20 s; a process that exits fails at once
+  await waitForPort(port, {
+    timeoutMs: 60_000,
+    alive: () => server.exitCode === null && server.signalCode === null,
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}\n--- flowergate output ---\n${logs}`);
+  });
 
   const ask = (token: string | null, uri: string, method = 'GET') =>
     fetch(`http://127.0.0.1:${port}/_flowergate/auth/forward`, {
