@@ -3,11 +3,14 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Sidecar, SidecarDeps } from '../app.ts';
 import { effectiveUrlPrefix } from '../config/schema.ts';
+import { refusal } from '../decision/pipeline.ts';
 import { failureKind } from '../log/failure-log.ts';
 import { write } from '../server/auth-endpoints.ts';
+import { isMalformed } from '../server/dialects/dialect.ts';
 import { framingRefusal } from './framing.ts';
 import { createGate } from './gate.ts';
 import { createInFlight } from './in-flight.ts';
+import { proxyRequest } from './original-request.ts';
 import { createRequestHygiene } from './request-headers.ts';
 import { createResponseHygiene } from './response-headers.ts';
 import { createUpstreamAgent } from './upstream-agent.ts';
@@ -157,6 +160,10 @@ export function createSidecarProxy(deps: SidecarDeps): Sidecar {
       // Before anything else: a body we cannot frame as Tornado will must not reach it, decided or not.
       const framing = framingRefusal(req.headers);
       if (framing) {
+        // Counted and audited like the gate's other refusals of a request's shape.
+        const parsed = proxyRequest(req, deps.trustedProxies);
+        const original = isMalformed(parsed) ? parsed.request : parsed.original;
+        deps.observe(original, refusal('bad_request', original.uri), (performance.now() - started) / 1000);
         write(res, framing);
         return;
       }

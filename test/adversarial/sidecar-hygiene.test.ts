@@ -35,20 +35,32 @@ const IDENTITY_HEADERS = [
   'X-Webauth_User',
   'X_Forwarded_Email',
 ];
-/** Framings other than a lone `chunked`: each is a way two parsers may disagree on where a body ends. */
-const BAD_FRAMINGS: ReadonlyArray<{ name: string; lines: string[] }> = [
-  { name: 'gzip, chunked', lines: ['Transfer-Encoding: gzip, chunked'] },
-  { name: 'chunked, chunked', lines: ['Transfer-Encoding: chunked, chunked'] },
-  { name: 'identity, chunked', lines: ['Transfer-Encoding: identity, chunked'] },
-  { name: 'two Transfer-Encoding lines', lines: ['Transfer-Encoding: gzip', 'Transfer-Encoding: chunked'] },
-  { name: 'chunked, gzip', lines: ['Transfer-Encoding: chunked, gzip'] },
-  { name: 'chunked with a Content-Length', lines: ['Transfer-Encoding: chunked', 'Content-Length: 3'] },
+/**
+ * Framings other than a lone `chunked`: each is a way two parsers may disagree on where a body ends.
+ * `counted`: refused by flowergate's own framing rule, so counted as a `bad_request` decision; the others
+ * Node's HTTP parser answers 400 before any handler sees a request.
+ */
+const BAD_FRAMINGS: ReadonlyArray<{ name: string; lines: string[]; counted: boolean }> = [
+  { name: 'gzip, chunked', lines: ['Transfer-Encoding: gzip, chunked'], counted: true },
+  { name: 'chunked, chunked', lines: ['Transfer-Encoding: chunked, chunked'], counted: false },
+  { name: 'identity, chunked', lines: ['Transfer-Encoding: identity, chunked'], counted: true },
+  {
+    name: 'two Transfer-Encoding lines',
+    lines: ['Transfer-Encoding: gzip', 'Transfer-Encoding: chunked'],
+    counted: true,
+  },
+  { name: 'chunked, gzip', lines: ['Transfer-Encoding: chunked, gzip'], counted: false },
+  {
+    name: 'chunked with a Content-Length',
+    lines: ['Transfer-Encoding: chunked', 'Content-Length: 3'],
+    counted: false,
+  },
 ];
 
 const setup = shared(async (t) => {
   const site = await startDjangoSite({ t });
   const flower = await startFlowerUpstream({ prefix: 'flower', t });
-  const sidecar = await startFlowergate({
+  const sidecar = await startFlowergateInProcess({
     site,
     env: {
       FLOWERGATE_URL_PREFIX: 'flower',
@@ -123,20 +135,39 @@ async function postFeed(url: string, cookie: string, id: string, framing: string
   return res;
 }
 
-for (const framing of BAD_FRAMINGS) {
-  maybe(`Transfer-Encoding "${framing.name}" is refused (400/501) and nothing reaches Flower`, async (t) => {
-    const { site, flower, sidecar } = await setup();
-    const cookie = await site.cookie('staff');
-    const bad = mark('framing-hostile');
-    const hostile = await postFeed(sidecar.url, cookie, bad, framing.lines);
-    t.true([400, 501].includes(hostile.status), `status ${hostile.status}`);
-    t.deepEqual(await marked(flower, bad), []);
+/** flowergate_auth_decisions_total for the sidecar's bad_request refusals. */
+async function badRequestCount(fg: FlowergateInProcess): Promise<number> {
+  const text = await fg.registry.getSingleMetricAsString('flowergate_auth_decisions_total');
+  const line = text
+    .split('\n')
+    .find((l) => l.includes('dialect="proxy"') && l.includes('reason="bad_request"'));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
 
-    const good = mark('framing-honest');
-    const honest = await postFeed(sidecar.url, cookie, good, ['Transfer-Encoding: chunked']);
-    t.is(honest.status, 200, 'a lone chunked is fine');
-    t.like((await marked(flower, good))[0], { method: 'POST', uri: `${PREFIX}/tasks/datatable` });
-  });
+for (const framing of BAD_FRAMINGS) {
+  maybe(
+    `Transfer-Encoding "${framing.name}" is refused (400/501), counted as bad_request, and nothing reaches Flower`,
+    async (t) => {
+      const { site, flower, sidecar } = await setup();
+      const cookie = await site.cookie('staff');
+      const bad = mark('framing-hostile');
+      const before = await badRequestCount(sidecar);
+      const hostile = await postFeed(sidecar.url, cookie, bad, framing.lines);
+      t.true([400, 501].includes(hostile.status), `status ${hostile.status}`);
+      t.deepEqual(await marked(flower, bad), []);
+      // Counted like every refusal (other framing tests run at the same time: at least this one).
+      if (framing.counted)
+        t.true(
+          (await badRequestCount(sidecar)) > before,
+          'flowergate_auth_decisions_total{reason="bad_request"} grew',
+        );
+
+      const good = mark('framing-honest');
+      const honest = await postFeed(sidecar.url, cookie, good, ['Transfer-Encoding: chunked']);
+      t.is(honest.status, 200, 'a lone chunked is fine');
+      t.like((await marked(flower, good))[0], { method: 'POST', uri: `${PREFIX}/tasks/datatable` });
+    },
+  );
 }
 
 /** A sidecar of its own: drain() is once per process. */
