@@ -157,7 +157,9 @@ export function denialAnswer(
       ),
     );
   }
-  return json(403, body);
+  // XHR and API clients: the same refusal as data, plus a sentence Flower's alert can show as it is.
+  const needs = result.match ? ` (rule “${result.match.rule}” needs ${result.match.requirementText})` : '';
+  return json(403, { ...body, message: `flowergate refused this request: ${result.reason}${needs}` });
 }
 
 /** The Django login, with the original URL as `next` when it is a safe target. */

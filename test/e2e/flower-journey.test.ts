@@ -204,7 +204,7 @@ for (const topology of ['sidecar', 'nginx'] as const) {
         const toast = await page.waitForSelector('.toast-body');
         t.regex(
           (await toast.textContent()) ?? '',
-          /not_superuser/,
+          /flowergate refused this request: not_superuser \(rule “flower-read-only-staff: act POST” needs superuser\)/,
           'Flower shows flowergate’s reason in its alert',
         );
         t.is(

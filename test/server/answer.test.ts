@@ -98,3 +98,21 @@ test('the 403 page links to signing in as another user, back to this page, and t
   t.false(bare.includes('<a '));
   t.regex(bare, /sign in as another user/);
 });
+
+test('an XHR refusal is JSON with a sentence Flower can show in its alert', (t) => {
+  const xhr = request({ method: 'POST', uri: '/api/task/revoke/1', xRequestedWith: 'XMLHttpRequest' });
+  const match = {
+    rule: 'flower-read-only-staff: act POST',
+    requirement: { kind: 'superuser' },
+    requirementText: 'superuser',
+  } as const;
+  const answer = denialAnswer({ ...staff, match }, xhr, options());
+  t.is(answer.status, 403);
+  t.deepEqual(JSON.parse(answer.body), {
+    decision: 'forbidden',
+    reason: 'not_superuser',
+    rule: 'flower-read-only-staff: act POST',
+    message:
+      'flowergate refused this request: not_superuser (rule “flower-read-only-staff: act POST” needs superuser)',
+  });
+});
