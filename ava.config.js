@@ -7,6 +7,6 @@ export default {
   timeout: '120s',
   concurrency: 4,
   workerThreads: false,
-  // Each worker reports its tests' start and end when scripts/test.ts asks (FLOWERGATE_TEST_EVENTS).
+  // Each worker reports its tests' start and end when scripts/test.ts asks (FG_TEST_EVENTS).
   require: ['./test/support/test-events.ts'],
 };

@@ -11,7 +11,7 @@
 //   node scripts/test.ts --tests-only           the ava step alone
 //   node scripts/test.ts --time-limit=SECONDS   the ava step's limit (default 1800)
 //
-// FLOWERGATE_TEST_SUMMARY=<file>: the last line is written there too (.ci/run prints it last).
+// FG_TEST_SUMMARY=<file>: the last line is written there too (.ci/run prints it last).
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -61,8 +61,9 @@ interface Step {
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-// One marker for every process this run starts, inherited through any spawn that keeps the environment.
-const marker = `FLOWERGATE_TEST_RUN=${randomUUID()}`;
+// One marker for every process this run starts, inherited through any spawn that keeps the environment. Our
+// variables are FG_*, never FLOWERGATE_*: flowergate refuses to start with an unknown FLOWERGATE_ variable.
+const marker = `FG_TEST_RUN=${randomUUID()}`;
 const scratch = mkdtempSync(join(tmpdir(), 'flowergate-test-run-'));
 let current: { name: string; child: ReturnType<typeof spawn> } | undefined;
 
@@ -149,7 +150,7 @@ async function runStep(step: Step, label = step.name): Promise<StepResult> {
 function finish(code: number, passed: number, failed: number, note = ''): Promise<never> {
   const line = `${passed} passed, ${failed} failed${note}`;
   say(`\n${line}`);
-  if (process.env.FLOWERGATE_TEST_SUMMARY) writeFileSync(process.env.FLOWERGATE_TEST_SUMMARY, `${line}\n`);
+  if (process.env.FG_TEST_SUMMARY) writeFileSync(process.env.FG_TEST_SUMMARY, `${line}\n`);
   return cleanUpAndExit(code);
 }
 

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 /** The file the workers append to; scripts/test.ts sets it for the ava step. */
-export const EVENTS_VARIABLE = 'FLOWERGATE_TEST_EVENTS';
+export const EVENTS_VARIABLE = 'FG_TEST_EVENTS';
 
 /** One line of the file. */
 export type TestEvent =

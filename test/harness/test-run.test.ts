@@ -31,7 +31,7 @@ async function runHarness(args: string[]): Promise<Run> {
     const started = performance.now();
     const child = spawn(process.execPath, ['scripts/test.ts', '--tests-only', ...args], {
       cwd: ROOT,
-      env: { ...process.env, FLOWERGATE_TEST_SUMMARY: summaryFile, FLOWERGATE_HARNESS_PIDS: pidsFile },
+      env: { ...process.env, FG_TEST_SUMMARY: summaryFile, FG_HARNESS_PIDS: pidsFile },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -1,5 +1,5 @@
 // Loaded by ava in every worker before its test file (ava.config.js `require`). When scripts/test.ts sets
-// FLOWERGATE_TEST_EVENTS to a file, the worker appends one JSON line per event to it: the file started, a test
+// FG_TEST_EVENTS to a file, the worker appends one JSON line per event to it: the file started, a test
 // started, a test ended (and whether it passed), the worker exited. A hung run can then say which tests were
 // still running; the same lines count passes and failures and time each file. Without the variable: nothing.
 //
