@@ -99,6 +99,8 @@ test('sidecar HTTPRoute and Envoy Gateway SecurityPolicy point at flowergate', a
   t.is(policy.spec.extAuth.http.path, '/_flowergate/auth/envoy');
   t.false(policy.spec.extAuth.failOpen);
   t.true(policy.spec.extAuth.headersToExtAuth.includes('cookie'));
+  // Without it a cross-site WebSocket handshake reaches flowergate as a plain GET and skips the CSRF guard.
+  t.true(policy.spec.extAuth.headersToExtAuth.includes('sec-websocket-key'));
 });
 
 test('the helm test pod is not selected by the Service, PDB or NetworkPolicy pod selector, but may pass the policy', async (t) => {
