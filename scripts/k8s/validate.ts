@@ -87,10 +87,24 @@ const checkBackendRef = (ref: unknown, at: string): string[] => [
 const isHeaderList = (v: unknown) =>
   Array.isArray(v) && v.every((h) => isString(h) && /^[A-Za-z0-9-]+$/.test(h));
 
-/** An HTTPRoute filter; of the types, the chart uses ExternalAuth (GEP-1494, HTTPExternalAuthFilter). */
+/** ResponseHeaderModifier (HTTPHeaderFilter): the chart only removes headers. */
+const checkResponseHeaderModifier = (filter: Record<string, unknown>, at: string): string[] => {
+  const modifier = filter['responseHeaderModifier'];
+  return [
+    ...closedKeys(at, filter, ['type', 'responseHeaderModifier']),
+    ...closedKeys(`${at}.responseHeaderModifier`, modifier, ['remove']),
+    ...(isObject(modifier) && isHeaderList(modifier['remove'])
+      ? []
+      : [`${at}.responseHeaderModifier.remove must be a list of header names`]),
+  ];
+};
+
+/** An HTTPRoute filter; of the types, the chart uses ExternalAuth (GEP-1494, HTTPExternalAuthFilter) and ResponseHeaderModifier. */
 const checkFilter = (filter: unknown, at: string): string[] => {
+  if (isObject(filter) && filter['type'] === 'ResponseHeaderModifier')
+    return checkResponseHeaderModifier(filter, at);
   if (!isObject(filter) || filter['type'] !== 'ExternalAuth')
-    return [`${at}.type: the chart renders only ExternalAuth filters`];
+    return [`${at}.type: the chart renders only ExternalAuth and ResponseHeaderModifier filters`];
   const auth = filter['externalAuth'];
   const http = isObject(auth) ? auth['http'] : undefined;
   return [

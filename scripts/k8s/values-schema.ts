@@ -264,6 +264,7 @@ const chartProperties: Record<string, Schema> = {
       authKeepaliveRequests: int({ minimum: 1 }),
       authKeepaliveTimeout: int({ minimum: 1 }),
       authCacheSeconds: int({ minimum: 0, maximum: 3600 }),
+      hygieneSnippets: bool(),
     }),
     flowerService: closed({ name: dnsName, port: { anyOf: [int({ minimum: 1, maximum: 65535 }), str()] } }),
   }),
@@ -286,9 +287,10 @@ const chartProperties: Record<string, Schema> = {
     path: str({ pattern: '^$|^/' }),
     annotations: stringMap(),
     externalAuth: bool(),
+    hygiene: bool(),
     flowerService: closed({ name: dnsName, port: int({ minimum: 1, maximum: 65535 }) }),
   }),
-  traefik: closed({ middleware: closed({ enabled: triState, trustForwardHeader: bool() }) }),
+  traefik: closed({ middleware: closed({ enabled: triState, trustForwardHeader: bool(), hygiene: bool() }) }),
   envoyGateway: closed({
     securityPolicy: closed({
       enabled: bool(),

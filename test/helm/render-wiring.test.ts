@@ -24,7 +24,7 @@ test('Prometheus Operator objects appear when the API exists, prometheus.io anno
   );
   t.is(monitor.spec.selector.matchLabels['app.kubernetes.io/component'], 'metrics');
   t.is(one(full, 'Deployment').spec.template.metadata.annotations['prometheus.io/scrape'], undefined);
-  t.truthy(one(full, 'Middleware'));
+  t.truthy(one(full, 'Middleware', 'flowergate'));
 
   const pod = await renderWith({ ...forwardAuth, metrics: { podMonitor: { enabled: true } } }, ALL_APIS);
   t.false(kinds(pod).includes('ServiceMonitor'));

@@ -78,7 +78,7 @@ test('forward-auth: no Flower container, two replicas by default, Flower-side wi
   t.is(container(objects, 'flower'), undefined);
   t.is(one(objects, 'Deployment').spec.replicas, 2);
   t.false(podSpec(objects).containers[0].env.some((e: { name: string }) => e.name === 'FLOWERGATE_UPSTREAM'));
-  const middleware = one(objects, 'Middleware');
+  const middleware = one(objects, 'Middleware', 'flowergate');
   t.is(
     middleware.spec.forwardAuth.address,
     'http://flowergate.flowergate.svc.cluster.local:4180/_flowergate/auth/forward',

@@ -193,6 +193,13 @@ nginx.ingress.kubernetes.io/auth-keepalive-timeout: {{ $n.authKeepaliveTimeout |
 nginx.ingress.kubernetes.io/auth-cache-key: {{ printf "$cookie_%s$http_authorization$request_method$host$request_uri" (dig "django" "sessionCookieName" "sessionid" .Values.config) | quote }}
 nginx.ingress.kubernetes.io/auth-cache-duration: {{ printf "200 %ds" (int $n.authCacheSeconds) | quote }}
 {{- end }}
+{{- if $n.hygieneSnippets }}
+{{- /* The README's "Keep Flower's side clean" nginx recipe, verbatim (test/helm compares them). */}}
+nginx.ingress.kubernetes.io/configuration-snippet: |
+  {{- .Files.Get "files/nginx-hygiene-location.conf" | trimSuffix "\n" | nindent 2 }}
+nginx.ingress.kubernetes.io/server-snippet: |
+  {{- .Files.Get "files/nginx-hygiene-server.conf" | trimSuffix "\n" | replace "http://flowergate.flower.svc.cluster.local:4180" (include "flowergate.serviceUrl" .) | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{/*
