@@ -51,7 +51,9 @@ async function setup(t: Context, kubernetes: ConfigInput['kubernetes'] = {}, url
     },
   };
   const auth = createKubeAuthenticator({
-    config: kubernetesConfig(kubernetes),
+    // 10 s unless a test says otherwise: the default 5 s, not under test here, is short for a fresh TLS
+    // connection on a busy machine
+    config: kubernetesConfig({ timeout: 10, ...kubernetes }),
     kubeConfig: loadKubeConfigFromString(api.kubeconfig()),
     urlPrefix,
     metrics,
