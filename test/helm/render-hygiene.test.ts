@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { parse as parseYaml } from 'yaml';
 import { CHART, HELMS, type K8sObject, render, runHelm, templateArgs } from '../../scripts/k8s/helm.ts';
 import { validateObject } from '../../scripts/k8s/validate.ts';
 import { readmeRecipe } from '../support/hygiene-recipes.ts';
@@ -88,6 +89,7 @@ for (const helm of HELMS) {
     const objects = await render(helm, { values: ingress('traefik'), apiVersions: apis });
     valid(t, objects);
     const hygiene = one(objects, 'Middleware', 'flowergate-hygiene');
+    t.deepEqual(hygiene.spec, (parseYaml(readmeRecipe('traefik-headers')) as K8sObject).spec, "the README's");
     t.deepEqual(hygiene.spec.headers.customRequestHeaders, { Cookie: '' });
     t.deepEqual(
       hygiene.spec.headers.customResponseHeaders,
