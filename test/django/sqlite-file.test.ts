@@ -54,7 +54,8 @@ test.serial('a removed database file is a store failure, and heals when the file
 test.serial('Django can write (real sqlite3 from Python) while flowergate reads in every turn', async (t) => {
   const path = join(dir, 'busy.sqlite3');
   const key = createDemoDatabase(path, secret, users, 1000).get('root')!;
-  const db = createSqliteDatabase({ path, config });
+  // A busy machine may pause the writer mid-commit for seconds; the reader's retry budget is not under test.
+  const db = createSqliteDatabase({ path, config, timeoutMs: 30_000 });
   t.teardown(() => db.close());
   let reads = 0;
   let stop = false;
