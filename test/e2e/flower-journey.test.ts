@@ -265,7 +265,10 @@ maybe.serial('a logout in Django takes effect within the verdict cache lifetime'
   await page.waitForTimeout(ALLOW_TTL * 1000 + 200);
   await page.goto(`${entry}/tasks`);
   await page.waitForURL((url) => url.href.startsWith(site.loginUrl));
-  t.pass();
+  t.true(
+    page.url().startsWith(site.loginUrl),
+    `after the logout, ${entry}/tasks sent the browser to ${page.url()}`,
+  );
 });
 
 maybe.serial('the sign-in page a browser meets first (screenshot for the docs)', async (t) => {
