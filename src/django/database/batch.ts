@@ -20,6 +20,24 @@ export interface BatchLookups {
 export const MAX_BATCH = 64;
 
 /**
+ * A batch's keys padded to the next power of two (repeating the last key) so each driver prepares at
+ * most log2(MAX_BATCH) statement texts per query instead of one per batch size: every pooled connection
+ * of PostgreSQL and MySQL keeps its prepared statements. Answers past `keys.length` are dropped.
+ */
+export function padBatch<T>(keys: readonly T[]): readonly T[] {
+  let size = 2;
+  while (size < keys.length) size *= 2;
+  if (size === keys.length) return keys;
+  const padded = keys.slice();
+  while (padded.length < size) padded.push(keys[keys.length - 1]!);
+  return padded;
+}
+const unpad =
+  <T>(count: number) =>
+  (answers: readonly T[]) =>
+    answers.length === count ? answers : answers.slice(0, count);
+
+/**
  * Session and user lookups made in one turn of the event loop go to the database as one query each
  * (`WHERE session_key IN (…)`, then one for the users, then one for their groups): a burst of cold misses, honest or made-up keys,
  * costs the database a query per turn instead of one per request. A lone lookup keeps the one-row query.
@@ -49,27 +67,30 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
         if (to === undefined || now > to) to = now;
       }
     }
-    database.findSessions(keys, from!, to!).then(
-      (rows) => {
-        rows.forEach((row, i) => {
-          for (const waiter of waiters[i]!) {
-            if (!row) {
-              waiter.resolve(null);
-              continue;
+    database
+      .findSessions(padBatch(keys), from!, to!)
+      .then(unpad<SessionSpan | null>(keys.length))
+      .then(
+        (rows) => {
+          rows.forEach((row, i) => {
+            for (const waiter of waiters[i]!) {
+              if (!row) {
+                waiter.resolve(null);
+                continue;
+              }
+              let live: boolean | undefined;
+              if (row.liveTo || waiter.now === to) live = row.liveTo;
+              else if (!row.liveFrom || waiter.now === from) live = row.liveFrom;
+              if (live !== undefined) waiter.resolve({ data: row.data, live });
+              // Expires strictly inside the batch's span: this lookup's own instant decides.
+              else database.findSession(keys[i]!, waiter.now).then(waiter.resolve, waiter.reject);
             }
-            let live: boolean | undefined;
-            if (row.liveTo || waiter.now === to) live = row.liveTo;
-            else if (!row.liveFrom || waiter.now === from) live = row.liveFrom;
-            if (live !== undefined) waiter.resolve({ data: row.data, live });
-            // Expires strictly inside the batch's span: this lookup's own instant decides.
-            else database.findSession(keys[i]!, waiter.now).then(waiter.resolve, waiter.reject);
-          }
-        });
-      },
-      (error: unknown) => {
-        for (const list of waiters) for (const waiter of list) waiter.reject(error);
-      },
-    );
+          });
+        },
+        (error: unknown) => {
+          for (const list of waiters) for (const waiter of list) waiter.reject(error);
+        },
+      );
   });
 
   const users = createQueue<Waiter<UserRecord | null> & { key: UserKey }>(maxBatch, (pending) => {
@@ -77,7 +98,9 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
     const keys = waiters.map((list) => list[0]!.key);
     settle(
       waiters,
-      keys.length === 1 ? database.findUser(keys[0]!).then((row) => [row]) : database.findUsers(keys),
+      keys.length === 1
+        ? database.findUser(keys[0]!).then((row) => [row])
+        : database.findUsers(padBatch(keys)).then(unpad<UserRecord | null>(keys.length)),
     );
   });
 
@@ -85,7 +108,9 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
     const ids = [...pending.keys()];
     settle(
       [...pending.values()],
-      ids.length === 1 ? database.groupNames(ids[0]!).then((names) => [names]) : database.findGroups(ids),
+      ids.length === 1
+        ? database.groupNames(ids[0]!).then((names) => [names])
+        : database.findGroups(padBatch(ids)).then(unpad<string[]>(ids.length)),
     );
   });
 

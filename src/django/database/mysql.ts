@@ -46,7 +46,7 @@ export function createMysqlDatabase(options: MysqlOptions): DjangoDatabase & Bat
     ssl: target.options['ssl'] === 'true' ? {} : undefined,
   });
 
-  // Server-side prepared per text; a batch's text is per size (at most MAX_BATCH of them).
+  // Server-side prepared per text; a batch's text is per size, a power of two (padBatch): at most 6 per query.
   const run = async <T>(text: string, values: unknown[]): Promise<T[]> => {
     let timer: NodeJS.Timeout | undefined;
     try {

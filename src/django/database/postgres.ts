@@ -49,7 +49,7 @@ export function createPostgresDatabase(options: PostgresOptions): DjangoDatabase
   // An idle client's error must not crash the process; the next query reports it.
   pool.on('error', () => {});
 
-  // Named statements: each connection prepares a text once (a batch's text is per size, at most MAX_BATCH).
+  // Named statements: each connection prepares a text once (a batch's text is per size, a power of two: at most 6 per query).
   const run = async <T extends pg.QueryResultRow>(
     name: string,
     text: string,

@@ -50,7 +50,7 @@ function isBusy(error: unknown): boolean {
 export function createSqliteDatabase(options: SqliteOptions): DjangoDatabase & BatchLookups {
   const queries = buildQueries('sqlite', options.config);
   const batch = buildBatchQueries('sqlite', options.config);
-  // Batched statements by text, prepared on first use (one per batch size, at most MAX_BATCH each).
+  // Batched statements by text, prepared on first use (one per batch size, a power of two: at most 6 each).
   const batchStatements = new Map<string, StatementSync>();
   let db: DatabaseSync | undefined;
   let statements:

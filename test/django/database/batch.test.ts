@@ -101,6 +101,13 @@ function countedDriver() {
     findUsers: [] as number[],
     findGroups: [] as number[],
   };
+  /** The statement sizes the driver was asked for (distinct keys padded to a power of two). */
+  const sizes: number[] = [];
+  // Each list counts the distinct keys a query asked for; the padding repeats a key.
+  const distinct = (batch: readonly unknown[]) => {
+    sizes.push(batch.length);
+    return new Set(batch).size;
+  };
   const database: DjangoDatabase & BatchLookups = {
     ...driver,
     findSession: (key, now) => {
@@ -112,19 +119,19 @@ function countedDriver() {
       return driver.findUser(key);
     },
     findSessions: (batch, from, to) => {
-      counted.findSessions.push(batch.length);
+      counted.findSessions.push(distinct(batch));
       return driver.findSessions(batch, from, to);
     },
     findUsers: (batch) => {
-      counted.findUsers.push(batch.length);
+      counted.findUsers.push(distinct(batch));
       return driver.findUsers(batch);
     },
     findGroups: (batch) => {
-      counted.findGroups.push(batch.length);
+      counted.findGroups.push(distinct(batch));
       return driver.findGroups(batch);
     },
   };
-  return { driver, database, counted };
+  return { driver, database, counted, sizes };
 }
 
 /** What a verdict says, comparably. */
@@ -185,6 +192,23 @@ test('a burst of made-up keys is bounded: one query per 64 keys, none larger', a
   t.deepEqual(counted.findSessions, [MAX_BATCH, MAX_BATCH, 10]);
   t.is(counted.findSession, 0);
   t.true(verdicts.every((v) => v.kind === 'anonymous' && v.reason === 'no_session'));
+});
+
+test('batches are padded to a power of two, so a driver prepares a handful of statements, not one per size', async (t) => {
+  const { driver, database, counted, sizes } = countedDriver();
+  t.teardown(() => driver.close());
+  const batched = createSessionResolver(config.django, batchLookups(database));
+  const asked: number[] = [];
+  for (const count of [2, 3, 5, 9, 17, 24, 33, 63, 64]) {
+    const cookies = Array.from({ length: count }, randomSessionKey);
+    cookies[0] = keys.get('user0')!; // a real session among them: its answer must survive the padding
+    const verdicts = await Promise.all(cookies.map((cookie) => batched.resolve(cookie, NOW)));
+    t.like(verdicts[0], { kind: 'user' }, `${count}: the real session is its user`);
+    t.true(verdicts.slice(1).every((v) => v.kind === 'anonymous' && v.reason === 'no_session'));
+    asked.push(count);
+  }
+  t.deepEqual(counted.findSessions, asked, 'every distinct key asked once');
+  t.deepEqual(sizes, [2, 4, 8, 16, 32, 32, 64, 64, 64], 'session statements of 6 sizes at most');
 });
 
 test('one bad row answers only its own lookup; its neighbours in the batch are unaffected', async (t) => {
