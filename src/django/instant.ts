@@ -38,18 +38,29 @@ export function parseInstant(text: string): Micros | null {
 export function formatDjangoDatetime(micros: Micros, timeZone: string | null): string {
   const millis = Math.floor(micros / 1000);
   const fraction = ((micros % 1_000_000) + 1_000_000) % 1_000_000;
+  const wall = wallSecond(Math.floor(millis / 1000), timeZone ?? 'UTC');
+  return fraction === 0 ? wall : `${wall}.${String(fraction).padStart(6, '0')}`;
+}
+
+// Every cold lookup formats "now": the wall-clock second is the same for thousands of them, so the last
+// one is kept per time zone (a handful of zones at most: the configured one and UTC).
+const lastSecond = new Map<string, { second: number; wall: string }>();
+function wallSecond(second: number, timeZone: string): string {
+  const last = lastSecond.get(timeZone);
+  if (last?.second === second) return last.wall;
   let wall: string;
-  if (timeZone === null || timeZone === 'UTC') {
-    wall = new Date(millis).toISOString().slice(0, 19).replace('T', ' ');
+  if (timeZone === 'UTC') {
+    wall = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ');
   } else {
     const parts = Object.fromEntries(
       wallClock(timeZone)
-        .formatToParts(new Date(millis))
+        .formatToParts(new Date(second * 1000))
         .map((p) => [p.type, p.value]),
     );
     wall = `${parts['year']}-${parts['month']}-${parts['day']} ${parts['hour'] === '24' ? '00' : parts['hour']}:${parts['minute']}:${parts['second']}`;
   }
-  return fraction === 0 ? wall : `${wall}.${String(fraction).padStart(6, '0')}`;
+  lastSecond.set(timeZone, { second, wall });
+  return wall;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -144,6 +144,10 @@ export function userBatchParams<T>(dialect: SqlDialect, keys: readonly T[]): T[]
   return dialect === 'postgres' ? [...keys] : [...keys, ...keys];
 }
 
+/** The flag columns' names, m0…m{MAX_BATCH-1}, made once: a batch's rows are read flag by flag. */
+const FLAGS = Array.from({ length: 64 }, (_, i) => `m${i}`);
+const flag = (i: number) => FLAGS[i] ?? `m${i}`;
+
 /** For each of n keys, the row whose flag m{i} is true (or null), mapped by `map`. */
 export function matchRows<T>(
   rows: readonly Record<string, unknown>[],
@@ -153,7 +157,7 @@ export function matchRows<T>(
   const matched: (T | null)[] = new Array(n).fill(null);
   for (const row of rows) {
     const value = map(row);
-    for (let i = 0; i < n; i++) if (toBoolean(row[`m${i}`])) matched[i] = value;
+    for (let i = 0; i < n; i++) if (toBoolean(row[flag(i)])) matched[i] = value;
   }
   return matched;
 }
@@ -167,7 +171,7 @@ export function matchAllRows<T>(
   const matched: T[][] = Array.from({ length: n }, () => []);
   for (const row of rows) {
     const value = map(row);
-    for (let i = 0; i < n; i++) if (toBoolean(row[`m${i}`])) matched[i]!.push(value);
+    for (let i = 0; i < n; i++) if (toBoolean(row[flag(i)])) matched[i]!.push(value);
   }
   return matched;
 }
