@@ -268,14 +268,13 @@ test('the image builds, runs hardened and read-only, and decides correctly again
     const hook = spawnSync('podman', ['exec', name, ...preStop], { env, encoding: 'utf8' });
     t.is(hook.status, 0, `preStop ${JSON.stringify(preStop)}: ${hook.stderr}`);
 
-    const stopStarted = Date.now();
-    await run('podman', ['stop', '--time', '20', name], { env });
-    const stopSeconds = (Date.now() - stopStarted) / 1000;
+    // Exit code 0 proves SIGTERM ended it: podman's SIGKILL after --time would leave 137. (No wall-clock
+    // bound: on a busy machine a clean stop can still take seconds.)
+    await run('podman', ['stop', '--time', '60', name], { env });
     const exitCode = (
       await run('podman', ['inspect', '--format', '{{.State.ExitCode}}', name], { env })
     ).stdout.trim();
-    t.is(exitCode, '0', 'SIGTERM ends the process cleanly');
-    t.true(stopSeconds < 15, `stopped in ${stopSeconds} s (SIGKILL would have taken 20)`);
+    t.is(exitCode, '0', 'SIGTERM ends the process cleanly (137 would mean podman had to SIGKILL it)');
   } finally {
     spawnSync('podman', ['rm', '--force', name], { env });
     rmSync(data, { recursive: true, force: true });
