@@ -32,10 +32,11 @@ export function padBatch<T>(keys: readonly T[]): readonly T[] {
   while (padded.length < size) padded.push(keys[keys.length - 1]!);
   return padded;
 }
-const unpad =
-  <T>(count: number) =>
-  (answers: readonly T[]) =>
-    answers.length === count ? answers : answers.slice(0, count);
+/** Asks `ask` for the padded keys and hands back the answers for `keys` alone. */
+const padded = <K, A>(keys: readonly K[], ask: (keys: readonly K[]) => Promise<A[]>): Promise<A[]> =>
+  ask(padBatch(keys)).then((answers) =>
+    answers.length === keys.length ? answers : answers.slice(0, keys.length),
+  );
 
 /**
  * Session and user lookups made in one turn of the event loop go to the database as one query each
@@ -67,30 +68,27 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
         if (to === undefined || now > to) to = now;
       }
     }
-    database
-      .findSessions(padBatch(keys), from!, to!)
-      .then(unpad<SessionSpan | null>(keys.length))
-      .then(
-        (rows) => {
-          rows.forEach((row, i) => {
-            for (const waiter of waiters[i]!) {
-              if (!row) {
-                waiter.resolve(null);
-                continue;
-              }
-              let live: boolean | undefined;
-              if (row.liveTo || waiter.now === to) live = row.liveTo;
-              else if (!row.liveFrom || waiter.now === from) live = row.liveFrom;
-              if (live !== undefined) waiter.resolve({ data: row.data, live });
-              // Expires strictly inside the batch's span: this lookup's own instant decides.
-              else database.findSession(keys[i]!, waiter.now).then(waiter.resolve, waiter.reject);
+    padded(keys, (asked) => database.findSessions(asked, from!, to!)).then(
+      (rows) => {
+        rows.forEach((row, i) => {
+          for (const waiter of waiters[i]!) {
+            if (!row) {
+              waiter.resolve(null);
+              continue;
             }
-          });
-        },
-        (error: unknown) => {
-          for (const list of waiters) for (const waiter of list) waiter.reject(error);
-        },
-      );
+            let live: boolean | undefined;
+            if (row.liveTo || waiter.now === to) live = row.liveTo;
+            else if (!row.liveFrom || waiter.now === from) live = row.liveFrom;
+            if (live !== undefined) waiter.resolve({ data: row.data, live });
+            // Expires strictly inside the batch's span: this lookup's own instant decides.
+            else database.findSession(keys[i]!, waiter.now).then(waiter.resolve, waiter.reject);
+          }
+        });
+      },
+      (error: unknown) => {
+        for (const list of waiters) for (const waiter of list) waiter.reject(error);
+      },
+    );
   });
 
   const users = createQueue<Waiter<UserRecord | null> & { key: UserKey }>(maxBatch, (pending) => {
@@ -100,7 +98,7 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
       waiters,
       keys.length === 1
         ? database.findUser(keys[0]!).then((row) => [row])
-        : database.findUsers(padBatch(keys)).then(unpad<UserRecord | null>(keys.length)),
+        : padded(keys, (asked) => database.findUsers(asked)),
     );
   });
 
@@ -110,7 +108,7 @@ export function batchLookups(database: DjangoDatabase & BatchLookups, maxBatch =
       [...pending.values()],
       ids.length === 1
         ? database.groupNames(ids[0]!).then((names) => [names])
-        : database.findGroups(padBatch(ids)).then(unpad<string[]>(ids.length)),
+        : padded(ids, (asked) => database.findGroups(asked)),
     );
   });
 
