@@ -121,6 +121,21 @@ requests/s, 1,135 against 862 µs of CPU per request, twice the p99 — flowerga
 \`http-proxy\`. Every row also ran inside the chart's 256 MiB limit (and warm inside 128 MiB): no OOM
 kill, cgroup peaks of 48–66 MiB (57 MiB for the sidecar) against unlimited \`VmHWM\`s of up to 308 MiB.
 
+On 2026-12-06, later (a quiet machine: load average under 1 before each run): the memory-limited
+lines were 0.6× of the same rows unlimited on the rows that allocate most (cold, well-formed-key
+denials) although their cgroup peaks stayed near 60 MiB of 256. The cause is V8's heap growing factor:
+under a heap limit below 2 GiB V8 lets the old generation grow only 1.3–2× past its live size before the
+next full collection (4× on larger heaps), so under the image's 128 MiB heap flowergate ran full
+collections over and over at ~60 MiB. A/B in one run, 16 connections, ratio to the same row unlimited
+(cgroup peak): \`--heap-growing-percent=300\` lifted cold SQLite 0.61–0.65× → 0.95× (64 → 149 MiB) and
+4b 0.63× → 0.82× (62 → 107 MiB); \`--max-semi-space-size=16\` alone did nothing (cold SQLite 0.81× →
+0.66×, 4b 0.71× → 0.74×, +30 MiB); both together, \`--max-semi-space-size=8\` with the growing factor,
+at 16 and 64 connections: cold SQLite 0.95× and 0.99×, 4b 0.90× and 0.98×, garbage denials (4a) 0.95× at
+64 (0.76× at 16 in a run whose unlimited line spread 18–31 k req/s), peaks 145–149 MiB. The image now
+starts \`node --heap-growing-percent=300\` (Node refuses that V8 flag in \`NODE_OPTIONS\`) with
+\`NODE_OPTIONS="--max-old-space-size-percentage=50 --max-semi-space-size=8"\`, and the memory-limited
+lines run as the image runs (its \`ENTRYPOINT\` flags and \`NODE_OPTIONS\`, read from the Dockerfile).
+
 What is left, row by row:
 
 - **warm** — spread thin: the headers flowergate reads (Node builds \`req.headers\` on first use; the
@@ -145,21 +160,27 @@ What is left, row by row:
   share of a batched query (0.02 queries per request at 64 connections): the store is no longer what
   bounds 4b — its CPU per request (120–142 µs) is the cache and promise path, twice 4a's. Django keeps
   no signature on its keys, so only the store can tell a random one from a real one.
-- **sidecar** — a CPU profile at 64 connections: Node's HTTP client parsing the upstream's answers
-  (\`socketOnData\`, 18 % self), writing header strings (14 %), garbage collection (10 %) and buffer
-  writes (8 %) — the same machinery as the pipe proxy, with more headers each way; flowergate's own
-  proxy code is ~4 %, the decision ~1 %, \`http-proxy\` ~1 %. The remaining gap at 16 connections
-  (0.53×, by CPU 0.45×) is that extra header work and the garbage it makes; a lean proxy of our own
-  would save \`http-proxy\`'s ~1 %, not worth losing its tested WebSocket and edge-case handling.
-- **inside the memory limit** — 256 MiB holds every row with room to spare (0 OOM kills; cgroup peaks
-  48–66 MiB, plus the Node binary's ~50 MiB of shared file pages that a pod is charged for and the
-  bench's cgroups are not), and 128 MiB holds the warm path (51–55 MiB): the chart's default limit
-  stands. The requests/s ratio to the same row unlimited ranged 0.47–1.40× in the full run and
-  0.65–1.88× on the same rows twenty minutes later: on this machine the noise is larger than the
-  effect, so the ≥ 0.9× target is not shown either way. The mechanism to watch: under the image's
-  \`--max-old-space-size-percentage=50\` V8 sizes its young generation from a 128 MiB heap, so the rows
-  that allocate most (cold, denial) collect more often; an A/B with \`--max-semi-space-size=16\` added
-  ~30 MiB of peak and no clear gain here (\`--limit-node-options\` repeats it on a quiet machine).
+- **sidecar** — by CPU per request (the proxy and the upstream together) the sidecar costs ~280 µs
+  against the pipe proxy's ~140 µs at 64 connections, and that doubling, not waiting, is the gap: its
+  p50 and p99 move with it. A CPU profile of that row (2026-12-06, quiet machine) puts a third of the
+  samples in \`writeLatin1String\`, the synchronous socket write of the request to the upstream: the
+  kernel's loopback delivery, and — the upstream shares the server CPU — time the proxy spent preempted
+  by it, which the pipe proxy pays as well. Of the rest, inclusive: flowergate's request handler 17 %
+  (the gate with its cached decision and request hygiene 6 %, the response hygiene and metrics 4 %),
+  \`http-proxy\`'s \`stream\` pass 12 % — mostly Node's own \`ClientRequest\` (9 %: validating and
+  storing every forwarded header, which the pipe proxy also does) and the agent's pool (4 %) — and
+  Node's HTTP parsers. No one piece is the difference; each extra listener, header and timer of a
+  guarded exchange (the queue, headers and idle timeouts, the in-flight count for draining, the
+  hop-by-hop and cookie stripping both ways, two metrics) adds a few µs. Tried: \`http-proxy-3\` (0.78×
+  of \`http-proxy\`'s requests/s, see above); a bounded free pool (the 2026-12-06 fix removed its churn).
+  A lean proxy of our own would drop \`http-proxy\`'s own ~2 % self time and keep Node's client, so it
+  cannot close a 2× CPU gap; flowergate keeps the tested library.
+- **inside the memory limit** — every row runs inside the chart's 256 MiB as the image runs it, with 0
+  OOM kills; the growing factor above trades cgroup peaks of ~60 MiB for ~150 MiB on the rows that
+  allocate most, still with ~100 MiB to spare (plus the Node binary's ~50 MiB of shared file pages,
+  which a pod is charged for and the bench's cgroups are not), and 128 MiB holds the warm path. The
+  ratios to the same rows unlimited are in the table; where a line still misses 0.9×, its run's min–max
+  against its unlimited twin's says whether the machine or the limit made it.
 - **peak RSS** — the ceiling itself peaks at 78–89 MiB (\`VmHWM\`, 26–38 MiB anonymous). Under load V8
   enlarges the young generation with the allocation rate and keeps old-generation garbage until it is
   worth collecting (the cold PostgreSQL row reaches ~300 MiB with a live heap near 20 MiB).

@@ -80,7 +80,7 @@ function report(started: Date): void {
     ...(settings.memoryLimit === null
       ? []
       : [
-          `- memory-limited lines: flowergate inside a cgroup v1/v2 memory group of ${settings.memoryLimit / 2 ** 20} MiB without swap (the chart's default \`resources.limits.memory\`; 128 MiB for the small-sidecar line), with the image's \`NODE_OPTIONS=${settings.imageNodeOptions}\`; compared with the same row unlimited, run interleaved with it`,
+          `- memory-limited lines: flowergate inside a cgroup v1/v2 memory group of ${settings.memoryLimit / 2 ** 20} MiB without swap (the chart's default \`resources.limits.memory\`; 128 MiB for the small-sidecar line), as the image runs it: \`node ${settings.imageNodeFlags.join(' ')}\` with \`NODE_OPTIONS=${settings.imageNodeOptions}\` (Dockerfile); compared with the same row unlimited, run interleaved with it`,
         ]),
     ...(Object.keys(settings.fgEnv).length || settings.fgNodeFlags.length
       ? [

@@ -123,7 +123,7 @@ export interface Flowergate {
 
 export interface FlowergateOptions {
   readonly root?: string;
-  /** Run inside a memory cgroup of this many bytes, with the image's NODE_OPTIONS. */
+  /** Run inside a memory cgroup of this many bytes, with the image's NODE_OPTIONS and node flags. */
   readonly limitBytes?: number;
   /** NODE_OPTIONS inside the limit (default: the image's). */
   readonly nodeOptions?: string;
@@ -159,7 +159,7 @@ export async function startFlowergate(
       ...settings.fgEnv,
     },
     ...(cgroup ? { cgroup } : {}),
-    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+    nodeFlags: [...(cgroup ? settings.imageNodeFlags : []), ...(options.nodeFlags ?? [])],
   });
   return {
     proc,

@@ -75,10 +75,18 @@ export const settings = {
     args['memory-limit'] === 'off' ? null : parseQuantity(args['memory-limit'] ?? chartMemoryLimit()),
   /** The image's NODE_OPTIONS, for the memory-limited rows (the image sets them; a bare `node` does not). */
   imageNodeOptions: imageNodeOptions(),
+  /** The node flags of the image's ENTRYPOINT (V8 flags that NODE_OPTIONS may not carry), for the same rows. */
+  imageNodeFlags: imageNodeFlags(),
   /** Rows 2–4 also run inside the chart's limit with these NODE_OPTIONS instead of the image's (A/B). */
   limitNodeOptions: args['limit-node-options'] ?? null,
   soakMinutes: args.soak === undefined ? null : Number(args.soak),
 };
+
+/** How a memory-limited line names its limit: as the image runs (the header gives its flags), or an A/B's NODE_OPTIONS. */
+export function limitedLabel(limitBytes: number, nodeOptions?: string): string {
+  const how = nodeOptions === undefined ? 'as the image runs it' : `NODE_OPTIONS=${nodeOptions}`;
+  return `in a ${limitBytes / 2 ** 20} MiB memory cgroup, ${how} (peak: the cgroup's)`;
+}
 
 /** The chart's default `resources.limits.memory` for flowergate (helm/flowergate/values.yaml). */
 function chartMemoryLimit(): string {
@@ -95,6 +103,12 @@ function chartMemoryLimit(): string {
 function imageNodeOptions(): string {
   const line = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(REPO, 'Dockerfile'), 'utf8'))?.[1];
   return (line ?? '').replace(/^"(.*)"$/, '$1');
+}
+/** The flags between `node` and the script in the Dockerfile's `ENTRYPOINT ["node", …, "/app/bin/flowergate.js"]`. */
+function imageNodeFlags(): string[] {
+  const line = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(REPO, 'Dockerfile'), 'utf8'))?.[1];
+  const argv = line ? (JSON.parse(line) as string[]) : [];
+  return argv.slice(1).filter((arg) => arg.startsWith('--'));
 }
 function pairs(list: string[] | undefined, option: string): Record<string, string> {
   return Object.fromEntries(

@@ -11,7 +11,7 @@ import { measure, preflight, type Target } from '../measure.ts';
 import type { Check, Summary } from '../report.ts';
 import { authRequest, data, one, sqliteUrl, superuserKey } from '../requests.ts';
 import { dir, startBare, startFlowergate, startNode, stopAll, versions } from '../servers.ts';
-import { log, REPO, settings } from '../settings.ts';
+import { limitedLabel, log, REPO, settings } from '../settings.ts';
 
 /** The small-sidecar footprint the issue asks the warm path to fit in. */
 const SMALL_LIMIT = 128 * 2 ** 20;
@@ -109,7 +109,7 @@ export async function decisionRows(): Promise<void> {
         id,
         row: suffix && !limited ? `${row.row} (compare)` : row.row,
         what: limited
-          ? `${row.what} — in a ${limit / 2 ** 20} MiB memory cgroup, NODE_OPTIONS=${nodeOptions ?? (settings.imageNodeOptions || '(none)')} (peak: the cgroup's)`
+          ? `${row.what} — ${limitedLabel(limit, nodeOptions)}`
           : suffix
             ? `${row.what} — with ${settings.compare?.label}`
             : row.what,

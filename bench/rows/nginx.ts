@@ -14,7 +14,7 @@ import {
   trackNginx,
   versions,
 } from '../servers.ts';
-import { log, settings } from '../settings.ts';
+import { limitedLabel, log, settings } from '../settings.ts';
 
 export async function nginxRow(): Promise<void> {
   log('\n== row 5: behind nginx auth_request vs the same nginx with a bare node:http auth backend');
@@ -74,7 +74,7 @@ export async function nginxRow(): Promise<void> {
       what:
         limit === undefined
           ? 'nginx auth_request → flowergate, warm session (RSS: flowergate)'
-          : `nginx auth_request → flowergate, warm session — in a ${limit / 2 ** 20} MiB memory cgroup, NODE_OPTIONS=${settings.imageNodeOptions || '(none)'} (peak: the cgroup's)`,
+          : `nginx auth_request → flowergate, warm session — ${limitedLabel(limit)}`,
       min: limit === undefined ? 0.9 : 0,
       ...(limit === undefined ? {} : { limited: { of: 'nginx → flowergate', limitBytes: limit } }),
     });

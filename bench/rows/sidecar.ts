@@ -9,7 +9,7 @@ import { get, measure, preflight, type Target } from '../measure.ts';
 import { type Check, fmtMs, fmtRatio } from '../report.ts';
 import { one, pageRequest, sqliteUrl, superuserKey } from '../requests.ts';
 import { type Flowergate, startBare, startFlowergate, startNode, stopAll } from '../servers.ts';
-import { log, REPO, settings } from '../settings.ts';
+import { limitedLabel, log, REPO, settings } from '../settings.ts';
 import { stream } from '../stream.ts';
 
 /** At 64 connections the sidecar's p99 stays within this multiple of the pipe proxy's (issue 17). */
@@ -153,7 +153,7 @@ export async function sidecarRow(): Promise<void> {
       const r = limitedS.rps.median / side.rps.median;
       lines.push({
         row: '6',
-        what: `flowergate sidecar → upstream — in a ${limit / 2 ** 20} MiB memory cgroup, NODE_OPTIONS=${settings.imageNodeOptions || '(none)'} (peak: the cgroup's)`,
+        what: `flowergate sidecar → upstream — ${limitedLabel(limit)}`,
         connections: String(c),
         summary: limitedS,
         ratio: `${fmtRatio(r)} unlimited${cpuRatio(side, limitedS)}${pipeS ? p99Ratio(pipeS, limitedS) : ''}${pipeS ? " pipe's" : ''}`,
