@@ -114,8 +114,9 @@ went from 3 queries per decision to 0.33 at 16 connections and 0.11 at 64, the w
 (4b) to 0.09 and 0.02; CPU per cold decision 300–345 → 148–298 µs on SQLite and 470–555 → 208–351 µs
 on PostgreSQL, whose cold row now meets its 0.2× at 64 connections. The sidecar's upstream pool no
 longer closes every connection past the 32nd when a burst ends (A/B in one run at 64 connections: CPU
-693 → 435 µs per request, p99 736 → 350 ms): the sidecar now reaches 0.75× of the pipe proxy at 64
-connections with the same p99 (0.99×; it was 0.48× with a p99 of 6×). \`http-proxy-3\` 2.0.1 against
+693 → 435 µs per request, p99 736 → 350 ms): on that busy machine the sidecar reached 0.75× of the
+pipe proxy at 64 connections with the same p99 (it was 0.48× with a p99 of 6×); quiet runs since put
+it at 0.59–0.65× (see below). \`http-proxy-3\` 2.0.1 against
 \`http-proxy\` 1.18.1, same flowergate otherwise, one run at 64 connections (profiling on): 0.78× the
 requests/s, 1,135 against 862 µs of CPU per request, twice the p99 — flowergate stays on
 \`http-proxy\`. Every row also ran inside the chart's 256 MiB limit (and warm inside 128 MiB): no OOM
@@ -148,10 +149,27 @@ What is left, row by row:
   about 0.75 even before anything else.
 - **cold** — per decision: two HMACs, an inflate, a JSON parse and an audit line (each fresh verdict
   is written, synchronously: one \`write\` system call, ~5 µs here); the queries are shared by every
-  decision of the same event-loop turn (0.1–0.3 per decision here), so at low concurrency each still
-  pays nearly a full round trip. On SQLite a query inside the turn's read transaction was already
-  ~1 µs, so batching mostly helps the network databases; PostgreSQL's remaining cost is \`pg\`'s
-  protocol parsing of the larger batched answers.
+  decision of the same event-loop turn (0.1–0.5 per decision here), so at low concurrency each still
+  pays nearly a full round trip. CPU profiles at 16 connections (2026-12-06, quiet machine), self time:
+  on SQLite the batched queries themselves (SQLite executing them inside \`node:sqlite\`'s calls) 17 %,
+  the answer's and the audit line's socket writes 11 %, garbage collection 8 %, the HMACs and the cache
+  key's SHA-256 6 %, zlib 4 %, pino's audit line 4 %, Django's session decoding (\`src/django\`, Python
+  JSON, base64, row matching) 15 %; on PostgreSQL \`pg\` and \`pg-protocol\` 10 %, garbage collection
+  11 %, socket writes 16 %, \`src/django\` 10 %, crypto 5 %, zlib 4 %. The ceiling does none of this work:
+  at 110–150 µs of CPU per cold decision against its 20–30 µs the rows sit at 0.15–0.28×; cold SQLite
+  meets 0.25× at 64 connections (0.28×) and misses it at 16 (0.19–0.23×), cold PostgreSQL stays at
+  0.14–0.17×. What was tried: batching (3 queries per decision → 0.07–0.5), one read transaction per
+  turn on SQLite, statements prepared once (batches padded to a power of two), HMACs from one-shot
+  hashes, metrics as plain counters. What would move it further is less work per decision (a
+  session's verdict cached across decisions, which the cache-off row forbids by design), not a faster
+  store.
+- **behind nginx** — 0.89–0.90× at 16 connections, 0.86–0.87× at 64 (the last two full runs). nginx, the
+  auth service and the upstream share one CPU, so the ratio is the CPU per request of the whole chain:
+  174 against 149 µs at 64 connections, 106 against 95 at 16. The difference is flowergate's warm
+  decision over an empty handler (the warm row: 11–13 µs more than the ceiling) plus nginx's handling of
+  the larger answer (the identity headers it copies to the upstream request). The 0.9× floor allows the
+  chain 17 µs more than with the bare backend at 64 connections and 10 µs at 16: the warm decision
+  alone nearly spends it (see **warm** for what it is made of).
 - **denial** — garbage (4a) is refused before the cache and the store, and a flood's audit lines are
   counted once a second instead of written one by one (\`FLOWERGATE_LOG_UNAUTHENTICATED_PER_SECOND\`,
   \`0\` writes all). What remains is the 401 itself — a JSON body, \`WWW-Authenticate\`, and its \`write\`
@@ -160,9 +178,11 @@ What is left, row by row:
   share of a batched query (0.02 queries per request at 64 connections): the store is no longer what
   bounds 4b — its CPU per request (120–142 µs) is the cache and promise path, twice 4a's. Django keeps
   no signature on its keys, so only the store can tell a random one from a real one.
-- **sidecar** — by CPU per request (the proxy and the upstream together) the sidecar costs ~280 µs
-  against the pipe proxy's ~140 µs at 64 connections, and that doubling, not waiting, is the gap: its
-  p50 and p99 move with it. A CPU profile of that row (2026-12-06, quiet machine) puts a third of the
+- **sidecar** — by CPU per request (the proxy and the upstream together) the sidecar costs 1.6–2× the
+  pipe proxy (full run: 323 against 191 µs at 64 connections, 375 against 228 at 16; profile run: 279
+  against 140), and that CPU, not waiting, is the gap: the ratio by CPU equals the requests/s ratio
+  (0.59–0.61×), and the p99 (4.2–4.4× the pipe proxy's) is the queue that work builds at 64
+  connections. A CPU profile of that row (2026-12-06, quiet machine) puts a third of the
   samples in \`writeLatin1String\`, the synchronous socket write of the request to the upstream: the
   kernel's loopback delivery, and — the upstream shares the server CPU — time the proxy spent preempted
   by it, which the pipe proxy pays as well. Of the rest, inclusive: flowergate's request handler 17 %
@@ -176,11 +196,14 @@ What is left, row by row:
   A lean proxy of our own would drop \`http-proxy\`'s own ~2 % self time and keep Node's client, so it
   cannot close a 2× CPU gap; flowergate keeps the tested library.
 - **inside the memory limit** — every row runs inside the chart's 256 MiB as the image runs it, with 0
-  OOM kills; the growing factor above trades cgroup peaks of ~60 MiB for ~150 MiB on the rows that
-  allocate most, still with ~100 MiB to spare (plus the Node binary's ~50 MiB of shared file pages,
-  which a pod is charged for and the bench's cgroups are not), and 128 MiB holds the warm path. The
-  ratios to the same rows unlimited are in the table; where a line still misses 0.9×, its run's min–max
-  against its unlimited twin's says whether the machine or the limit made it.
+  OOM kills and cgroup peaks of 57–163 MiB (plus the Node binary's ~50 MiB of shared file pages, which
+  a pod is charged for and the bench's cgroups are not): the chart's default limit stands. 128 MiB
+  holds the warm path (peaks 72–76 MiB). The growing factor above trades peaks of ~60 MiB for up to
+  ~160 MiB on the rows that allocate most. In the full run 13 of the 17 memory-limited lines reach
+  0.9× of the same row unlimited (0.90–1.11×); the four below it (0.68–0.82×) moved with the machine,
+  not with the limit: the warm row at 64 connections ran at 0.68× inside 256 MiB and at 1.00× inside
+  128 MiB in the same run, with the same flags and the smaller heap, and the other three reached
+  0.93–0.99× in the A/B runs an hour earlier (above).
 - **peak RSS** — the ceiling itself peaks at 78–89 MiB (\`VmHWM\`, 26–38 MiB anonymous). Under load V8
   enlarges the young generation with the allocation rate and keeps old-generation garbage until it is
   worth collecting (the cold PostgreSQL row reaches ~300 MiB with a live heap near 20 MiB).
