@@ -119,7 +119,8 @@ export interface RealFlowerOptions {
  * Redis, one Celery worker (labapp.py: `labapp.add`, `labapp.sleep`) and a Flower per prefix, on free ports in
  * a temp dir, as ../shared/flower/run-flower.sh starts them — but each through startProcess, so each is its own
  * process group that stop(), a crash or a SIGKILL of the test process always ends. Returns once every Flower
- * lists the worker as online and has refreshed its inspector cache (so control calls know the worker).
+ * lists the worker as online and its inspector holds the worker's stats (so the worker page renders and control
+ * calls know the worker).
  */
 export async function startRealFlower(options: RealFlowerOptions = {}): Promise<RealFlower> {
   realFlowerTool.check();
@@ -217,9 +218,13 @@ async function waitForWorker(base: string): Promise<string> {
     if (online) {
       const refresh = await fetch(`${base}/api/workers?refresh=1`);
       if (!refresh.ok) throw new Error(`${base}/api/workers?refresh=1: ${refresh.status}`);
-      return online;
+      // Flower's worker page is a 404 until its inspector holds the worker's stats, and an inspect
+      // reply that misses Flower's 1 s --inspect_timeout (a busy machine) leaves them out.
+      const workers = (await refresh.json()) as Record<string, Record<string, unknown>>;
+      if (workers[online]?.['stats']) return online;
     }
-    if (Date.now() > deadline) throw new Error(`no worker online in Flower at ${base} within 60 s`);
+    if (Date.now() > deadline)
+      throw new Error(`no worker online with its stats in Flower at ${base} within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
