@@ -193,8 +193,9 @@ What is left, row by row:
   guarded exchange (the queue, headers and idle timeouts, the in-flight count for draining, the
   hop-by-hop and cookie stripping both ways, two metrics) adds a few µs. Tried: \`http-proxy-3\` (0.78×
   of \`http-proxy\`'s requests/s, see above); a bounded free pool (the 2026-12-06 fix removed its churn).
-  A lean proxy of our own would drop \`http-proxy\`'s own ~2 % self time and keep Node's client, so it
-  cannot close a 2× CPU gap; flowergate keeps the tested library.
+  The pipe proxy is already the lean proxy on Node's client; one of our own would drop \`http-proxy\`'s
+  ~2 % self time and some listeners but keep the guarded exchange's work, where the rest of the
+  difference lies — not measured end to end, so flowergate keeps the tested library until someone does.
 - **inside the memory limit** — every row runs inside the chart's 256 MiB as the image runs it, with 0
   OOM kills and cgroup peaks of 57–163 MiB (plus the Node binary's ~50 MiB of shared file pages, which
   a pod is charged for and the bench's cgroups are not): the chart's default limit stands. 128 MiB
