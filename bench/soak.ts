@@ -144,7 +144,7 @@ async function steady(
   return samples;
 }
 
-const fmt = (ms: number | null) => (ms === null ? '–' : ms.toFixed(1));
+const fmt = (value: number | null) => (value === null ? '–' : value.toFixed(1));
 
 interface Scraped {
   readonly p99: number | null;
